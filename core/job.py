@@ -1,0 +1,241 @@
+"""The job execution: one audience description and the agent tasks run for it.
+
+A job keeps its per-status counts (overall and per round) current as reducers
+change it, so a summary costs O(1) in the number of tasks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from pyrsistent import pmap, pvector
+from pyrsistent.typing import PMap, PVector
+
+from core.errors import DuplicateTaskError, InvalidTaskError, StateError
+from core.frozen import FrozenDict
+from core.status import TaskStatus
+from core.task import TaskRecord, task_from_spec
+
+__all__ = [
+    "STATUS_KEYS",
+    "JobExecution",
+    "add_task",
+    "add_tasks",
+    "is_job_complete",
+    "new_job",
+    "tasks_in_order",
+]
+
+STATUS_KEYS: tuple[str, ...] = tuple(s.value for s in TaskStatus)
+_ZERO_COUNTS: PMap[str, int] = pmap(dict.fromkeys(STATUS_KEYS, 0))
+
+
+class JobExecution(NamedTuple):
+    """An immutable job and its tasks; make one with `new_job`.
+
+    Attributes:
+        job_id: Identifier of the job.
+        description: The audience description the job researches.
+        created_at: Epoch seconds the caller gave at creation, or None.
+        completed_at: When the last task reached a terminal status, or None.
+        tasks: Tasks keyed by task id.
+        task_order: Task ids in insertion order; listings follow it.
+        status_counts: Number of tasks per status value.
+        round_counts: Per round, the number of tasks per status value.
+    """
+
+    job_id: str
+    description: str
+    created_at: float | None
+    completed_at: float | None
+    tasks: PMap[str, TaskRecord]
+    task_order: PVector[str]
+    status_counts: PMap[str, int]
+    round_counts: PMap[int, PMap[str, int]]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Ship tasks column by column with input dicts as plain dicts: pickling
+        # the PMap of records directly costs ~3x a plain dict on every
+        # ray.put/ray.get, this ~1.7x (see docs/performance.md).
+        columns = list(zip(*self.tasks.values(), strict=True)) if self.tasks else []
+        if columns:
+            columns[2] = _encode_inputs(columns[2])
+        return (
+            _rebuild_job,
+            (
+                self.job_id,
+                self.description,
+                self.created_at,
+                self.completed_at,
+                columns,
+                list(self.task_order),
+                dict(self.status_counts),
+                {r: dict(counts) for r, counts in self.round_counts.items()},
+            ),
+        )
+
+
+def _rebuild_job(
+    job_id: str,
+    description: str,
+    created_at: float | None,
+    completed_at: float | None,
+    columns: list[Any],
+    task_order: list[str],
+    status_counts: dict[str, int],
+    round_counts: dict[int, dict[str, int]],
+) -> JobExecution:
+    """Inverse of `JobExecution.__reduce__`."""
+    tasks: PMap[str, TaskRecord] = pmap()
+    if columns:
+        columns[2] = _decode_inputs(columns[2])
+        records = map(tuple.__new__, repeat(TaskRecord), zip(*columns, strict=True))
+        tasks = pmap(dict(zip(columns[0], records, strict=True)), pre_size=2 * len(task_order))
+    return JobExecution(
+        job_id,
+        description,
+        created_at,
+        completed_at,
+        tasks,
+        pvector(task_order),
+        pmap(status_counts),
+        pmap({r: pmap(c) for r, c in round_counts.items()}),
+    )
+
+
+def _encode_inputs(inputs: tuple[Any, ...]) -> tuple[bool, list[Any]]:
+    """Turn frozen inputs into plain dicts, at C speed when all of them are dicts."""
+    if set(map(type, inputs)) == {FrozenDict}:
+        return True, list(map(dict, inputs))
+    return False, [dict(v) if type(v) is FrozenDict else v for v in inputs]
+
+
+def _decode_inputs(encoded: tuple[bool, list[Any]]) -> list[Any]:
+    """Inverse of `_encode_inputs`; its values were frozen when first built."""
+    all_dicts, inputs = encoded
+    if all_dicts:
+        return list(map(FrozenDict, inputs))
+    return [FrozenDict(v) if type(v) is dict else v for v in inputs]
+
+
+def _check_timestamp(value: object, field: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidTaskError(
+            f"{field} must be finite epoch seconds or None, got {value!r}",
+            field=field,
+            value=value,
+        )
+    return float(value)
+
+
+def new_job(job_id: str, description: str, created_at: float | None = None) -> JobExecution:
+    """Return an empty job.
+
+    Args:
+        job_id: Non-empty identifier.
+        description: The audience description.
+        created_at: Epoch seconds; the shell passes its clock's reading.
+
+    Raises:
+        InvalidTaskError: a field has the wrong type or value.
+    """
+    if not isinstance(job_id, str) or not job_id:
+        raise InvalidTaskError(
+            f"job_id must be a non-empty str, got {job_id!r}", field="job_id", value=job_id
+        )
+    if not isinstance(description, str):
+        raise InvalidTaskError(
+            f"description must be a str, got {description!r}",
+            field="description",
+            value=description,
+        )
+    return JobExecution(
+        job_id,
+        description,
+        _check_timestamp(created_at, "created_at"),
+        None,
+        pmap(),
+        pvector(),
+        _ZERO_COUNTS,
+        pmap(),
+    )
+
+
+def is_job_complete(job: JobExecution) -> bool:
+    """True when the job has at least one task and every task is completed or failed."""
+    counts = job.status_counts
+    return bool(job.tasks) and counts["pending"] == 0 and counts["running"] == 0
+
+
+def tasks_in_order(job: JobExecution) -> tuple[TaskRecord, ...]:
+    """Return the job's tasks in the order they were added."""
+    tasks = job.tasks
+    return tuple(tasks[task_id] for task_id in job.task_order)
+
+
+def add_task(job: JobExecution, task: TaskRecord | Mapping[str, Any]) -> JobExecution:
+    """Return the job with one more task.
+
+    Raises:
+        DuplicateTaskError: the job already has a task with this id.
+        InvalidTaskError: the task is malformed.
+    """
+    return add_tasks(job, (task,))
+
+
+def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> JobExecution:
+    """Return the job with the given tasks appended, all or none.
+
+    Args:
+        job: The job to extend.
+        tasks: `TaskRecord`s or mappings ``{"task_id", "agent_name", "input_data", "round"}``.
+
+    Raises:
+        DuplicateTaskError: an id is already in the job or repeats within ``tasks``;
+            the message names its position.
+        InvalidTaskError: a task is malformed; the message names its position.
+    """
+    records: list[TaskRecord] = []
+    seen: set[str] = set()
+    for index, spec in enumerate(tasks):
+        try:
+            record = task_from_spec(spec)
+            if record.task_id in job.tasks or record.task_id in seen:
+                raise DuplicateTaskError(
+                    f"job {job.job_id!r} already has a task with task_id {record.task_id!r}",
+                    field="task_id",
+                    value=record.task_id,
+                )
+        except StateError as err:
+            task_id = spec.get("task_id") if isinstance(spec, Mapping) else None
+            if isinstance(spec, TaskRecord):
+                task_id = spec.task_id
+            raise err.in_batch(index, task_id, item="task") from err
+        seen.add(record.task_id)
+        records.append(record)
+    if not records:
+        return job
+
+    task_map = job.tasks.evolver()
+    counts = dict(job.status_counts)
+    rounds: dict[int, dict[str, int]] = {}
+    for record in records:
+        task_map[record.task_id] = record
+        counts[record.status.value] += 1
+        if record.round not in rounds:
+            rounds[record.round] = dict(job.round_counts.get(record.round, _ZERO_COUNTS))
+        rounds[record.round][record.status.value] += 1
+    new = job._replace(
+        tasks=task_map.persistent(),
+        task_order=job.task_order.extend(r.task_id for r in records),
+        status_counts=pmap(counts),
+        round_counts=job.round_counts.update({r: pmap(c) for r, c in rounds.items()}),
+    )
+    if not is_job_complete(new):
+        new = new._replace(completed_at=None)
+    return new

@@ -1,0 +1,1 @@
+"""Ray shell of eap-state."""

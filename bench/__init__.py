@@ -1,0 +1,1 @@
+"""Benchmarks that measure every claim of eap-state side by side in one run."""

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 __all__ = ["FrozenDict", "freeze", "thaw"]
 
 
-class FrozenDict(dict):  # type: ignore[type-arg]
+class FrozenDict(dict[Any, Any]):
     """An immutable, hashable dict; build it with `freeze`, not by hand.
 
     A dict subclass so that building, comparing, reading and JSON-encoding
@@ -30,7 +30,7 @@ class FrozenDict(dict):  # type: ignore[type-arg]
 
     __setitem__ = _immutable
     __delitem__ = _immutable
-    __ior__ = _immutable  # type: ignore[assignment]
+    __ior__ = _immutable
     clear = _immutable
     pop = _immutable
     popitem = _immutable

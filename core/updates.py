@@ -154,7 +154,7 @@ def _apply(
     for index, raw in enumerate(updates):
         try:
             update = parse_update(raw)
-            if update.task_id not in task_map:
+            if update.task_id not in tasks:
                 raise UnknownTaskError(
                     f"job {job.job_id!r} has no task with task_id {update.task_id!r}",
                     field="task_id",

@@ -1,0 +1,106 @@
+"""Pending batches: updates collected as they happen, to be applied in one go.
+
+`shell.StateBatcher` holds one `PendingBatch` behind a lock; everything it
+decides (validation, order, what a flush applies, what remains after a
+flush) is here, pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from pyrsistent import pvector
+from pyrsistent.typing import PVector
+
+from core.budget import BudgetState, _parse_record, record_costs
+from core.frozen import FrozenDict
+from core.job import JobExecution
+from core.updates import TaskUpdate, apply_task_updates, parse_update
+
+__all__ = [
+    "PendingBatch",
+    "add_cost_record",
+    "add_task_update",
+    "apply_pending_cost_records",
+    "apply_pending_task_updates",
+    "drop_cost_records",
+    "drop_task_updates",
+    "empty_batch",
+]
+
+
+class PendingBatch(NamedTuple):
+    """Validated updates waiting to be applied, each kind in the order it was added.
+
+    Attributes:
+        task_updates: Task status reports, as `TaskUpdate`s.
+        cost_records: Cost records, as read-only mappings with exact amounts.
+    """
+
+    task_updates: PVector[TaskUpdate]
+    cost_records: PVector[Mapping[str, Any]]
+
+
+_EMPTY = PendingBatch(pvector(), pvector())
+
+
+def empty_batch() -> PendingBatch:
+    """Return a batch holding nothing."""
+    return _EMPTY
+
+
+def add_task_update(
+    batch: PendingBatch,
+    task_id: str,
+    status: str,
+    result: Any = None,
+    error: str | None = None,
+    at: float | None = None,
+) -> PendingBatch:
+    """Return the batch with one more task update, validated now rather than at flush.
+
+    Raises:
+        InvalidUpdateError: a field has the wrong type or value; ``batch`` is unchanged.
+    """
+    update = parse_update(
+        {"task_id": task_id, "status": status, "result": result, "error": error, "at": at}
+    )
+    return batch._replace(task_updates=batch.task_updates.append(update))
+
+
+def add_cost_record(batch: PendingBatch, record: Mapping[str, Any]) -> PendingBatch:
+    """Return the batch with one more cost record, validated and made exact now.
+
+    Args:
+        batch: The pending batch.
+        record: ``{"agent_name", "expected", "actual", "job_id", optional "at"}``.
+
+    Raises:
+        BudgetError: the record is malformed or an amount is invalid; ``batch`` is unchanged.
+    """
+    parsed = _parse_record(record)
+    return batch._replace(cost_records=batch.cost_records.append(FrozenDict(parsed._asdict())))
+
+
+def apply_pending_task_updates(job: JobExecution, batch: PendingBatch) -> JobExecution:
+    """Return the job after every pending task update, in the order added, all or none."""
+    return apply_task_updates(job, batch.task_updates)
+
+
+def apply_pending_cost_records(budget: BudgetState, batch: PendingBatch) -> BudgetState:
+    """Return the budget after every pending cost record, in the order added, all or none."""
+    return record_costs(budget, batch.cost_records)
+
+
+def drop_task_updates(batch: PendingBatch, count: int) -> PendingBatch:
+    """Return the batch without its first ``count`` task updates (those just flushed).
+
+    Updates added while a flush was in flight come after them and stay pending.
+    """
+    return batch._replace(task_updates=batch.task_updates[count:])
+
+
+def drop_cost_records(batch: PendingBatch, count: int) -> PendingBatch:
+    """Return the batch without its first ``count`` cost records (those just flushed)."""
+    return batch._replace(cost_records=batch.cost_records[count:])

@@ -11,6 +11,7 @@ changes nothing returns the very same state object.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple, TypeVar
@@ -147,20 +148,19 @@ class BudgetState(NamedTuple):
     policy: PricePolicy
 
 
-# ---------------------------------------------------------------- validation
+def _bad(field: str, value: Any, what: str) -> BudgetError:
+    return BudgetError(f"{field} must be {what}, got {value!r}", field=field, value=value)
 
 
 def _name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise BudgetError(
-            f"{field} must be a non-empty string, got {value!r}", field=field, value=value
-        )
+        raise _bad(field, value, "a non-empty string")
     return value
 
 
 def _mapping(value: Any, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise BudgetError(f"{field} must be a mapping, got {value!r}", field=field, value=value)
+        raise _bad(field, value, "a mapping")
     return value
 
 
@@ -188,21 +188,16 @@ def _timestamp(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BudgetError(
-            f"at must be a number of seconds or None, got {value!r}", field="at", value=value
-        )
-    at = float(value)
-    if at != at or at in (float("inf"), float("-inf")):
-        raise BudgetError(f"at must be finite, got {value!r}", field="at", value=value)
-    return at
+        raise _bad("at", value, "a number of seconds or None")
+    if not math.isfinite(value):
+        raise _bad("at", value, "finite")
+    return float(value)
 
 
 def _iterable(value: Any, field: str) -> Iterable[Any]:
     # A lone mapping or string is iterable too, but iterating it is never what was meant.
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise BudgetError(
-            f"{field} must be an iterable of mappings, got {value!r}", field=field, value=value
-        )
+        raise _bad(field, value, "an iterable of mappings")
     return value
 
 
@@ -218,9 +213,7 @@ def new_price_policy(drift_threshold: Any = "0.10", window: Any = 5) -> PricePol
     """
     threshold = to_money(drift_threshold, "drift_threshold")
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise BudgetError(
-            f"window must be an integer >= 1, got {window!r}", field="window", value=window
-        )
+        raise _bad("window", window, "an integer >= 1")
     return PricePolicy(drift_threshold=threshold, window=window)
 
 
@@ -268,9 +261,7 @@ def new_budget(
     if policy is None:
         policy = PricePolicy()
     elif not isinstance(policy, PricePolicy):
-        raise BudgetError(
-            f"policy must be a PricePolicy, got {policy!r}", field="policy", value=policy
-        )
+        raise _bad("policy", policy, "a PricePolicy")
     else:
         policy = new_price_policy(policy.drift_threshold, policy.window)
 
@@ -294,9 +285,6 @@ def new_budget(
         reservations=pmap(),
         policy=policy,
     )
-
-
-# ---------------------------------------------------------------- remaining
 
 
 def _known_agent(state: BudgetState, agent_name: Any) -> AgentBudget:
@@ -344,9 +332,6 @@ def agent_remaining(state: BudgetState, agent_name: str) -> Decimal | None:
     if total is None:
         return own
     return min(own, total)
-
-
-# ---------------------------------------------------------------- reserve
 
 
 def _shortfalls(state: BudgetState, agent: AgentBudget, cost: Decimal) -> list[str]:
@@ -483,9 +468,6 @@ def release_reservation(state: BudgetState, agent_name: str, amount: Any) -> Bud
             agent.name, agent._replace(reserved=money_sub(agent.reserved, released))
         ),
     )
-
-
-# ---------------------------------------------------------------- cost records
 
 
 def _parse_record(record: Any) -> CostRecord:

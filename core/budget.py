@@ -291,7 +291,9 @@ def _known_agent(state: BudgetState, agent_name: Any) -> AgentBudget:
     name = _name(agent_name, "agent_name")
     agent = state.agents.get(name)
     if agent is None:
-        raise BudgetError(f"unknown agent {name!r}", field="agent_name", value=name)
+        raise BudgetError(
+            f"agent_name {name!r} is not a known agent", field="agent_name", value=name
+        )
     return agent
 
 

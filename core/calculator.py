@@ -203,8 +203,6 @@ def _fitting_jobs(lines: list[PlanLine], left: Decimal) -> int:
         n = min(line.jobs, int(MONEY_CONTEXT.divide_int(left, line.unit_price)))
         fit += n
         left = money_sub(left, money_mul(line.unit_price, n))
-        if n < line.jobs:
-            break
     return fit
 
 

@@ -651,3 +651,12 @@ def test_agent_remaining_rejects_unknown_agent() -> None:
     with pytest.raises(BudgetError) as info:
         agent_remaining(_state("10"), "ghost")
     _assert_error(info.value, "agent_name", "ghost")
+
+
+def test_state_pickles_round_trip() -> None:
+    """A budget state survives pickling unchanged, as it must to cross Ray processes."""
+    import pickle
+
+    state = record_costs(_reserved_state(), BATCH)
+    _, state = reserve(state, "a", reservation_id="r1")
+    assert pickle.loads(pickle.dumps(state)) == state

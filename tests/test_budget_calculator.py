@@ -193,6 +193,14 @@ def test_agent_limit_advice() -> None:
     assert "raise its max_total_spend by 2" in limit["message"]
 
 
+def test_agent_limit_counts_cheapest_jobs_first() -> None:
+    """With mixed prices for one agent, the jobs that fit are counted cheapest first."""
+    plan = [{"agent_name": "writer", "count": 3}, {"agent_name": "writer", "price": 1}]
+    limit = calc.get_budget_recommendations(_state(None), plan)[0]
+    assert limit["kind"] == "agent_limit" and limit["amount"] == D(1)
+    assert "needs 7 for 4 jobs; run at most 3" in limit["message"]
+
+
 def test_price_drift_advice() -> None:
     """An agent whose actual costs run over 10 % from estimates on average is flagged."""
     state = record_costs(
@@ -219,6 +227,8 @@ def test_low_remaining_advice() -> None:
     assert _kinds(advice) == ["low_remaining"]
     assert advice[0]["amount"] == D("0.5")
     assert "0.5 (5.0 %)" in advice[0]["message"]
+    empty = calc.get_budget_recommendations(_state("0"), [])
+    assert _kinds(empty) == ["low_remaining"] and empty[0]["amount"] == 0
     fine = record_cost(_state("10"), _rec("j1", "critic", "9", "9"))
     assert calc.get_budget_recommendations(fine, []) == []
 

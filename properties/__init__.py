@@ -1,0 +1,1 @@
+"""Hypothesis properties of eap-state's pure core (issue 4)."""

@@ -5,6 +5,34 @@ arguments and every function returns a new value. ``import core`` works
 where Ray is not installed.
 """
 
+from core.batching import (
+    PendingBatch,
+    add_cost_record,
+    add_task_update,
+    apply_pending_cost_records,
+    apply_pending_task_updates,
+    drop_cost_records,
+    drop_task_updates,
+    empty_batch,
+)
+from core.budget import (
+    AgentBudget,
+    BudgetState,
+    CostRecord,
+    PricePolicy,
+    Reservation,
+    ReservationDecision,
+    agent_remaining,
+    new_budget,
+    new_price_policy,
+    record_cost,
+    record_costs,
+    release_reservation,
+    reserve,
+    total_remaining,
+)
+from core.budget_summary import summarize_budget
+from core.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
@@ -18,36 +46,63 @@ from core.errors import (
 from core.frozen import FrozenDict, freeze, thaw
 from core.job import JobExecution, add_task, add_tasks, is_job_complete, new_job, tasks_in_order
 from core.job_summary import job_failures, job_results, summarize_job
+from core.money import to_money, to_optional_money
 from core.status import TaskStatus
 from core.task import TaskRecord, new_task
 from core.updates import TaskUpdate, apply_task_update, apply_task_updates, parse_update
 
 __all__ = [
+    "AgentBudget",
+    "BudgetCalculator",
     "BudgetError",
+    "BudgetState",
+    "CostRecord",
     "DuplicateTaskError",
     "FrozenDict",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
     "JobExecution",
+    "PendingBatch",
+    "PricePolicy",
+    "Reservation",
+    "ReservationDecision",
     "StateError",
     "StateUnavailable",
     "TaskRecord",
     "TaskStatus",
     "TaskUpdate",
     "UnknownTaskError",
+    "add_cost_record",
     "add_task",
+    "add_task_update",
     "add_tasks",
+    "agent_remaining",
+    "apply_pending_cost_records",
+    "apply_pending_task_updates",
     "apply_task_update",
     "apply_task_updates",
+    "drop_cost_records",
+    "drop_task_updates",
+    "empty_batch",
     "freeze",
     "is_job_complete",
     "job_failures",
     "job_results",
+    "new_budget",
     "new_job",
+    "new_price_policy",
     "new_task",
     "parse_update",
+    "record_cost",
+    "record_costs",
+    "release_reservation",
+    "reserve",
+    "summarize_budget",
     "summarize_job",
     "tasks_in_order",
     "thaw",
+    "to_money",
+    "to_optional_money",
+    "total_remaining",
 ]

@@ -41,9 +41,7 @@ class Section:
         lines.extend("| " + " | ".join(str(c) for c in row) + " |" for row in self.rows)
         if self.verdicts:
             lines.append("")
-            lines.extend(
-                f"- {'PASS' if ok else 'MISS'}: {claim}" for claim, ok in self.verdicts
-            )
+            lines.extend(f"- {'PASS' if ok else 'MISS'}: {claim}" for claim, ok in self.verdicts)
         lines.append("")
         return "\n".join(lines)
 

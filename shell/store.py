@@ -95,8 +95,12 @@ def _check_batch(value: Any, field: str) -> list[Any]:
     return list(value)
 
 
-def _stamp_updates(updates: list[Any], now: float) -> list[TaskUpdate]:
-    """Validate updates here, before any remote call, and stamp ``at`` where it is missing."""
+def _stamp_updates(updates: list[Any], now: float) -> list[dict[str, Any]]:
+    """Validate updates here, before any remote call, and stamp ``at`` where it is missing.
+
+    They travel as plain dicts, not `TaskUpdate`s, so an error the actor
+    raises names the failing update's task id as well as its index.
+    """
     stamped = []
     for index, raw in enumerate(updates):
         try:
@@ -104,7 +108,9 @@ def _stamp_updates(updates: list[Any], now: float) -> list[TaskUpdate]:
         except StateError as err:
             ident = raw.get("task_id") if isinstance(raw, Mapping) else None
             raise err.in_batch(index, ident) from err
-        stamped.append(update if update.at is not None else update._replace(at=now))
+        stamped.append(
+            update._asdict() if update.at is not None else update._replace(at=now)._asdict()
+        )
     return stamped
 
 

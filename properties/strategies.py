@@ -15,13 +15,16 @@ properties are about.
 from __future__ import annotations
 
 import contextlib
+import pickle
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from hypothesis import event
 from hypothesis import strategies as st
 
-from core import TaskStatus, TaskUpdate, add_tasks, apply_task_update, new_job
+from core import StateError, TaskStatus, TaskUpdate, add_tasks, apply_task_update, new_job
 from core.budget import (
     BudgetError,
     BudgetState,
@@ -46,13 +49,16 @@ __all__ = [
     "as_fraction",
     "budget_configs",
     "budget_states",
+    "check_batch_matches_sequential",
     "cost_record_lists",
     "cost_records",
     "job_ids",
     "jobs",
     "jobs_and_updates",
     "json_values",
+    "redeliveries",
     "reservation_ids",
+    "run_sequentially",
     "task_specs",
     "timestamps",
     "update_lists",
@@ -242,6 +248,18 @@ def as_fraction(amount: Any) -> Fraction:
     return Fraction(amount)
 
 
+def redeliveries(record: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The same charge delivered again: amounts possibly respelt, ``at`` possibly re-stamped."""
+    return st.fixed_dictionaries(
+        {
+            **{k: st.just(v) for k, v in record.items() if k != "at"},
+            "expected": _respell(record["expected"]),
+            "actual": _respell(record["actual"]),
+        },
+        optional={"at": st.none() | timestamps},
+    )
+
+
 def _respell(amount: Any) -> st.SearchStrategy[Any]:
     """The same amount, possibly spelt differently (``1.5`` vs ``"1.50"`` vs ``Decimal``)."""
     exact = Decimal(str(amount))
@@ -376,3 +394,48 @@ def cost_record_lists(draw: st.DrawFn, max_size: int = 8) -> list[Any]:
             valid.append(record)
             out.append(record)
     return out
+
+
+# ---------------------------------------------------------------- shared property bodies
+
+
+def run_sequentially(
+    state: Any, items: list[Any], single: Callable[[Any, Any], Any]
+) -> tuple[Any, tuple[int, StateError] | None]:
+    """Apply ``items`` one at a time; stop at the first error and return it with its index."""
+    for index, item in enumerate(items):
+        try:
+            state = single(state, item)
+        except StateError as err:
+            return state, (index, err)
+    return state, None
+
+
+def check_batch_matches_sequential(
+    state: Any,
+    items: list[Any],
+    batch: Callable[[Any, Any], Any],
+    single: Callable[[Any, Any], Any],
+) -> None:
+    """Assert ``batch(state, items)`` equals the one-at-a-time run, failures included.
+
+    When the sequential run fails at item ``i``, the batch must raise the same
+    error type naming index ``i`` and the same field, and ``state`` must be unchanged.
+    """
+    snapshot = pickle.loads(pickle.dumps(state))
+    expected, failure = run_sequentially(state, items, single)
+    event("one-at-a-time run " + ("succeeds" if failure is None else "fails"))
+    if failure is None:
+        assert batch(state, items) == expected
+        return
+    index, seq_err = failure
+    try:
+        batch(state, items)
+    except StateError as err:
+        assert type(err) is type(seq_err), (err, seq_err)
+        assert err.index == index, (err, seq_err)
+        assert err.field == seq_err.field, (err, seq_err)
+        assert f"[{index}]" in str(err), err
+    else:
+        raise AssertionError(f"batch succeeded, but item [{index}] fails alone: {seq_err}")
+    assert state == snapshot

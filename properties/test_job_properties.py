@@ -1,19 +1,18 @@
 """Properties of the job core: batches equal one-at-a-time, counts equal a recount, a model agrees.
 
-The ``check_*`` functions are the property bodies, parametrised by the
-reducers so `properties.test_mutants` can run the very same bodies against
-deliberately broken reducers and show that they fail.
+The batch property's body, `check_batch_matches_sequential`, lives in
+`properties.strategies` so the budget properties and `properties.test_mutants`
+run the very same body (the mutants test against deliberately broken reducers).
 """
 
 from __future__ import annotations
 
 import math
-import pickle
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from hypothesis import event, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from core import (
@@ -38,6 +37,7 @@ from core import (
 from properties.strategies import (
     STATUS_VALUES,
     TASK_IDS,
+    check_batch_matches_sequential,
     jobs,
     jobs_and_updates,
     task_specs,
@@ -45,47 +45,6 @@ from properties.strategies import (
     update_lists,
     valid_updates,
 )
-
-
-def run_sequentially(
-    state: Any, items: list[Any], single: Callable[[Any, Any], Any]
-) -> tuple[Any, tuple[int, StateError] | None]:
-    """Apply ``items`` one at a time; stop at the first error and return it with its index."""
-    for index, item in enumerate(items):
-        try:
-            state = single(state, item)
-        except StateError as err:
-            return state, (index, err)
-    return state, None
-
-
-def check_batch_matches_sequential(
-    state: Any,
-    items: list[Any],
-    batch: Callable[[Any, Any], Any],
-    single: Callable[[Any, Any], Any],
-) -> None:
-    """Assert ``batch(state, items)`` equals the one-at-a-time run, failures included.
-
-    When the sequential run fails at item ``i``, the batch must raise the same
-    error type naming index ``i`` and the same field, and ``state`` must be unchanged.
-    """
-    snapshot = pickle.loads(pickle.dumps(state))
-    expected, failure = run_sequentially(state, items, single)
-    event("one-at-a-time run " + ("succeeds" if failure is None else "fails"))
-    if failure is None:
-        assert batch(state, items) == expected
-        return
-    index, seq_err = failure
-    try:
-        batch(state, items)
-    except StateError as err:
-        assert type(err) is type(seq_err), (err, seq_err)
-        assert err.index == index, (err, seq_err)
-        assert err.field == seq_err.field, (err, seq_err)
-    else:
-        raise AssertionError(f"batch succeeded, but item [{index}] fails alone: {seq_err}")
-    assert state == snapshot
 
 
 @given(jobs_and_updates())

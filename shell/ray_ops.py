@@ -1,0 +1,300 @@
+"""The one place the shell calls `ray.get` and `ray.put`: counted, exported, translated.
+
+Every Ray operation of the shell goes through `ray_get` or `ray_put`, so
+``ray_op_counts()`` is exact and a Ray cluster's Prometheus sees the same
+numbers through `ray.util.metrics` counters. Ray failures (an object whose
+owner died, a lost object, a timeout, a dead actor) reach the caller as
+`core.errors.StateUnavailable` naming the ref; a library error that Ray
+wrapped on its way out of a task or actor is unwrapped back to its own type
+(`unwrap_ray_error`), so callers catch `StateError`, never a Ray exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import ray
+from ray import exceptions as ray_exceptions
+
+from core.errors import StateError, StateUnavailable
+from shell.serialization import ensure_registered
+
+__all__ = [
+    "InvalidArgumentError",
+    "check_ref",
+    "check_refs",
+    "count_cache",
+    "describe_ref",
+    "ray_get",
+    "ray_op_counts",
+    "ray_put",
+    "reset_ray_op_counts",
+    "translate_ray_error",
+    "unwrap_ray_error",
+]
+
+
+class InvalidArgumentError(StateError):
+    """A shell argument has the wrong type or value (a ref that is not an ObjectRef, a bad TTL)."""
+
+
+# Ray errors meaning "the state cannot be reached", as opposed to a bug in
+# the caller's code. RayTaskError is absent: it wraps an error raised by user
+# code and is unwrapped instead.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    ray_exceptions.ObjectLostError,  # includes OwnerDiedError, ObjectFreedError...
+    ray_exceptions.GetTimeoutError,
+    ray_exceptions.ObjectFetchTimedOutError,
+    ray_exceptions.RayActorError,  # includes ActorDiedError, ActorUnavailableError
+    ray_exceptions.WorkerCrashedError,
+    ray_exceptions.NodeDiedError,
+    ray_exceptions.LocalRayletDiedError,
+    ray_exceptions.ReferenceCountingAssertionError,
+    ray_exceptions.ObjectStoreFullError,
+    ray_exceptions.OutOfMemoryError,
+    ray_exceptions.TaskCancelledError,
+    ray_exceptions.RaySystemError,
+)
+
+_counts_lock = threading.Lock()
+_counts = {"get": 0, "put": 0}
+
+_METRICS = {
+    "get": ("eap_state_ray_gets", "ray.get calls made by the eap-state shell"),
+    "put": ("eap_state_ray_puts", "ray.put calls made by the eap-state shell"),
+    "hit": ("eap_state_cache_hits", "StateCache lookups answered without Ray"),
+    "miss": ("eap_state_cache_misses", "StateCache lookups that needed a ray.get"),
+}
+_metrics_lock = threading.Lock()
+_metrics: dict[str, Any] = {}
+_metrics_disabled = False
+
+
+def _metric(kind: str) -> Any:
+    """Return the Counter for ``kind``, created on first use; None when metrics are unavailable.
+
+    Created lazily because a Counter needs a connected Ray worker; a failure
+    disables metrics for good rather than costing an exception per call.
+    """
+    global _metrics_disabled
+    counter = _metrics.get(kind)
+    if counter is not None or _metrics_disabled:
+        return counter
+    if not ray.is_initialized():
+        return None
+    with _metrics_lock:
+        if kind not in _metrics and not _metrics_disabled:
+            try:
+                from ray.util.metrics import Counter
+
+                name, description = _METRICS[kind]
+                _metrics[kind] = Counter(name, description=description)
+            except Exception:
+                _metrics_disabled = True
+        return _metrics.get(kind)
+
+
+def _export(kind: str, amount: int = 1) -> None:
+    """Add ``amount`` to the exported counter ``kind``; never raises."""
+    global _metrics_disabled
+    counter = _metric(kind)
+    if counter is None or amount <= 0:
+        return
+    try:
+        counter.inc(amount)
+    except Exception:
+        _metrics_disabled = True
+
+
+def _count(kind: str) -> None:
+    with _counts_lock:
+        _counts[kind] += 1
+    _export(kind)
+
+
+def count_cache(hits: int = 0, misses: int = 0) -> None:
+    """Export cache hits and misses as Ray metrics (the cache keeps its own exact stats).
+
+    Args:
+        hits: Lookups answered from the cache.
+        misses: Lookups that needed Ray.
+    """
+    _export("hit", hits)
+    _export("miss", misses)
+
+
+def ray_op_counts() -> dict[str, int]:
+    """Return how many ``ray.get`` and ``ray.put`` calls the shell made.
+
+    Returns:
+        ``{"get": n, "put": m}`` since start or the last `reset_ray_op_counts`;
+        one ``ray.get`` of a list of refs counts once.
+    """
+    with _counts_lock:
+        return dict(_counts)
+
+
+def reset_ray_op_counts() -> None:
+    """Set both counts back to zero (the exported metrics, being counters, keep growing)."""
+    with _counts_lock:
+        _counts["get"] = 0
+        _counts["put"] = 0
+
+
+def describe_ref(ref: Any) -> str:
+    """Return a short, stable name for a ref for messages (its hex id when it has one)."""
+    hex_id = getattr(ref, "hex", None)
+    if callable(hex_id):
+        try:
+            return f"ObjectRef({hex_id()})"
+        except Exception:
+            pass
+    return repr(ref)
+
+
+def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef:
+    """Return ``ref`` if it is an ObjectRef.
+
+    Raises:
+        InvalidArgumentError: otherwise, naming ``field`` and the value.
+    """
+    if not isinstance(ref, ray.ObjectRef):
+        raise InvalidArgumentError(
+            f"{field} must be a ray.ObjectRef, got {type(ref).__name__}: {ref!r}",
+            field=field,
+            value=ref,
+        )
+    return ref
+
+
+def check_refs(refs: Any, field: str = "refs") -> list[ray.ObjectRef]:
+    """Return ``refs`` as a list after checking every item is an ObjectRef.
+
+    Raises:
+        InvalidArgumentError: ``refs`` is not a sequence, or an item is not an
+            ObjectRef (the error carries its ``index``).
+    """
+    if isinstance(refs, (str, bytes)) or not isinstance(refs, Sequence):
+        raise InvalidArgumentError(
+            f"{field} must be a sequence of ray.ObjectRef, got {type(refs).__name__}: {refs!r}",
+            field=field,
+            value=refs,
+        )
+    for index, ref in enumerate(refs):
+        if not isinstance(ref, ray.ObjectRef):
+            raise InvalidArgumentError(
+                f"{field}[{index}] must be a ray.ObjectRef, got {type(ref).__name__}: {ref!r}",
+                field=field,
+                value=ref,
+                index=index,
+            )
+    return list(refs)
+
+
+def unwrap_ray_error(err: BaseException) -> BaseException | None:
+    """Return the library error a Ray task or actor raised, if ``err`` wraps one.
+
+    Ray re-raises a remote exception as ``RayTaskError(<its type>)`` whose
+    ``cause`` is the original; a task that called another task nests them.
+
+    Args:
+        err: An exception caught around a Ray call.
+
+    Returns:
+        The innermost `StateError` found through ``cause`` chains, or None.
+    """
+    seen = 0
+    current: BaseException | None = err
+    while isinstance(current, ray_exceptions.RayTaskError) and seen < 16:
+        current = getattr(current, "cause", None)
+        seen += 1
+    if isinstance(current, StateError) and not isinstance(current, ray_exceptions.RayError):
+        return current
+    return None
+
+
+def translate_ray_error(err: BaseException, what: str) -> BaseException:
+    """Return the exception the caller should see for a failed Ray call.
+
+    Args:
+        err: The exception Ray raised.
+        what: What was being fetched or called, e.g. ``describe_ref(ref)``.
+
+    Returns:
+        The unwrapped library error; `StateUnavailable` naming ``what`` for a
+        Ray failure; ``err`` itself for anything else (a bug in user code).
+    """
+    inner = unwrap_ray_error(err)
+    if inner is not None:
+        return inner
+    if isinstance(err, _UNAVAILABLE):
+        kind = type(err).__name__
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else kind
+        unavailable = StateUnavailable(
+            f"{what} is unavailable ({kind}): {first_line}", field="ref", value=what
+        )
+        unavailable.__cause__ = err
+        return unavailable
+    return err
+
+
+def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
+    """``ray.get`` one ref or a list of refs in one call, counted and translated.
+
+    Args:
+        refs: An ObjectRef or a list of ObjectRefs.
+        timeout: Seconds to wait; None waits for ever.
+
+    Returns:
+        The value, or the list of values in the order of ``refs``.
+
+    Raises:
+        InvalidArgumentError: ``refs`` holds something that is not an ObjectRef,
+            or ``timeout`` is negative.
+        StateUnavailable: the object is lost, its owner died, or the wait timed out.
+        StateError: a library error raised remotely, unwrapped to its own type.
+    """
+    many = isinstance(refs, list)
+    targets = check_refs(refs) if many else check_ref(refs)
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+    ):
+        raise InvalidArgumentError(
+            f"timeout must be seconds >= 0 or None, got {timeout!r}",
+            field="timeout",
+            value=timeout,
+        )
+    _count("get")
+    try:
+        return ray.get(targets, timeout=timeout)
+    except Exception as err:
+        what = describe_ref(refs) if not many else f"one of {len(refs)} refs"
+        translated = translate_ray_error(err, what)
+        if translated is err:
+            raise
+        raise translated from err
+
+
+def ray_put(value: Any) -> ray.ObjectRef:
+    """``ray.put`` a value, counted and translated.
+
+    Args:
+        value: The (immutable) state to store.
+
+    Returns:
+        The new ObjectRef.
+
+    Raises:
+        StateUnavailable: the object store refused it (full, Ray gone).
+    """
+    _count("put")
+    try:
+        ensure_registered()
+        return ray.put(value)
+    except Exception as err:
+        translated = translate_ray_error(err, f"ray.put of a {type(value).__name__}")
+        if translated is err:
+            raise
+        raise translated from err

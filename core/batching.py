@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
-from core.budget import BudgetState, _parse_record, record_costs
+from core.budget import BudgetState, parse_cost_record, record_costs
 from core.frozen import FrozenDict
 from core.job import JobExecution
 from core.updates import TaskUpdate, apply_task_updates, parse_update
@@ -79,7 +79,7 @@ def add_cost_record(batch: PendingBatch, record: Mapping[str, Any]) -> PendingBa
     Raises:
         BudgetError: the record is malformed or an amount is invalid; ``batch`` is unchanged.
     """
-    parsed = _parse_record(record)
+    parsed = parse_cost_record(record)
     return batch._replace(cost_records=batch.cost_records.append(FrozenDict(parsed._asdict())))
 
 

@@ -1,0 +1,234 @@
+"""The demo with a `StateStore`: several writer tasks reserve, run and report concurrently.
+
+Each writer is a Ray task that works through its share of a round: it
+reserves every job with the store (check and reserve are one step in the
+actor, so writers cannot overspend together), adds the granted tasks, plays
+the agents' jobs on the simulated clock and flushes its `StateBatcher` into
+the store. The driver polls ``poll_job``, which moves no data while nothing
+changed, and plans round 2 from the store's budget state.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+import ray
+
+from core.job_summary import job_results
+from shell.batcher import StateBatcher
+from shell.demo.config import AgentSpec, DemoConfig
+from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement
+from shell.demo.progress import LiveProgress
+from shell.demo.run import (
+    FLUSH_SIZE,
+    OpTally,
+    RoundRecord,
+    RunOptions,
+    RunResult,
+    completed_by_agent,
+    op_delta,
+)
+from shell.demo.simulation import Outcome, draw_outcome
+from shell.ray_ops import ray_op_counts
+from shell.store import StateStore
+
+__all__ = ["run_store", "store_writer"]
+
+
+@ray.remote(num_cpus=0.25, max_retries=0)
+def store_writer(
+    store: StateStore,
+    job_id: str,
+    share: list[tuple[PlannedTask, AgentSpec]],
+    description: str,
+    options: RunOptions,
+) -> dict[str, Any]:
+    """Run one writer's share of a round against the store.
+
+    Args:
+        store: The store handle (it pickles into the task).
+        job_id: The job in the store.
+        share: This writer's planned tasks with their agents.
+        description: The audience description, for the tasks' input.
+        options: The run's options (seed, speed, flush interval).
+
+    Returns:
+        ``granted`` (task, expected cost), ``refused`` rows, ``outcomes`` in
+        recording order, ``tally`` (an `OpTally`), ``ops`` (this writer's shell
+        Ray operations) and ``flushes``.
+    """
+    before = ray_op_counts()
+    tally = OpTally(creations=0)
+    batcher = StateBatcher()
+    granted: list[tuple[PlannedTask, AgentSpec, Decimal]] = []
+    refused: list[dict[str, str]] = []
+    for task, agent in share:
+        decision = store.reserve(agent.name, agent.budget_config(), reservation_id=task.task_id)
+        tally.reservations += 1
+        if decision.can_afford:
+            tally.grants += 1
+            granted.append((task, agent, decision.expected_cost))
+        else:
+            refused.append(
+                {"task_id": task.task_id, "agent_name": agent.name, "reason": decision.reason}
+            )
+    if granted:
+        store.add_tasks(job_id, [task.spec(description) for task, _, _ in granted])
+        tally.tasks_added += len(granted)
+    for task, _, _ in granted:
+        batcher.add_task_update(task.task_id, "running")
+        tally.status_updates += 1
+    flushes = 0
+
+    def flush() -> None:
+        nonlocal flushes
+        if len(batcher):
+            batcher.flush_task_updates(store, job_id)
+            batcher.flush_budget_updates(store)
+            flushes += 1
+
+    flush()
+    schedule = sorted(
+        (
+            (draw_outcome(options.seed, task.task_id, agent), expected)
+            for task, agent, expected in granted
+        ),
+        key=lambda pair: (pair[0].duration, pair[0].task_id),
+    )
+    outcomes: list[Outcome] = []
+    start = last_flush = time.monotonic()
+    for outcome, expected in schedule:
+        delay = start + outcome.duration * options.speed - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        outcomes.append(outcome)
+        status = "completed" if outcome.ok else "failed"
+        batcher.add_task_update(outcome.task_id, status, result=outcome.result, error=outcome.error)
+        batcher.add_cost_record(outcome.agent_name, expected, outcome.cost, outcome.task_id)
+        tally.status_updates += 1
+        tally.cost_records += 1
+        if len(batcher) >= FLUSH_SIZE or time.monotonic() - last_flush >= options.flush_interval:
+            flush()
+            last_flush = time.monotonic()
+    flush()
+    return {
+        "granted": [(task, expected) for task, _, expected in granted],
+        "refused": refused,
+        "outcomes": outcomes,
+        "tally": tally,
+        "ops": op_delta(before, ray_op_counts()),
+        "flushes": flushes,
+    }
+
+
+class _StoreDriver:
+    """One run against a store; the driver plans and polls, writer tasks write."""
+
+    def __init__(self, config: DemoConfig, options: RunOptions, progress: LiveProgress) -> None:
+        self.config = config
+        self.options = options
+        self.progress = progress
+        self.tally = OpTally()
+        self.writer_ops = {"get": 0, "put": 0, "total": 0}
+        self.flushes = 0
+        self.store = StateStore.create(config.budget_config(), config.agents_config())
+        self.job_id = self.store.create_job(config.description)
+        self.version: int | None = None
+        self.job: dict[str, Any] | None = None
+        self.budget: dict[str, Any] = self.store.budget_summary()
+
+    def show(self, label: str) -> None:
+        """Poll the store; fetch the budget summary only when the job changed."""
+        version, summary = self.store.poll_job(self.job_id, self.version)
+        self.tally.status_reads += 2
+        if summary is not None:
+            self.version, self.job = version, summary
+            self.budget = self.store.budget_summary()
+        if self.job is not None:
+            self.progress.show(label, self.job, self.budget, 0)
+
+    def run_round(self, plan: RoundPlan) -> RoundRecord:
+        """Split the plan over the writers, start them, poll until they are all done."""
+        label = f"round {plan.round} ({self.options.writers} writers)"
+        record = RoundRecord(plan)
+        count = max(1, min(self.options.writers, len(plan.tasks)))
+        shares: list[list[tuple[PlannedTask, AgentSpec]]] = [[] for _ in range(count)]
+        for index, task in enumerate(plan.tasks):
+            shares[index % count].append((task, self.config.agent(task.agent_name)))
+        pending = [
+            store_writer.remote(
+                self.store, self.job_id, share, self.config.description, self.options
+            )
+            for share in shares
+            if share
+        ]
+        while pending:
+            ready, pending = ray.wait(
+                pending, num_returns=len(pending), timeout=self.options.poll_interval
+            )
+            for report in ray.get(ready):
+                record.granted.extend(report["granted"])
+                record.refused.extend(report["refused"])
+                record.outcomes.extend(report["outcomes"])
+                self.tally.merge(report["tally"])
+                self.flushes += report["flushes"]
+                for key in self.writer_ops:
+                    self.writer_ops[key] += report["ops"][key]
+            self.show(label)
+        return record
+
+
+def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -> RunResult:
+    """Play two rounds with concurrent writer tasks against one `StateStore`.
+
+    Args:
+        config: The agents file.
+        options: The run's options.
+        progress: Where live progress goes.
+
+    Returns:
+        The `RunResult`; ``ops`` counts the driver's and every writer's calls.
+
+    Raises:
+        StateError: the store or the core refused something.
+    """
+    started = time.monotonic()
+    before = ray_op_counts()
+    driver = _StoreDriver(config, options, progress)
+    try:
+        first = driver.run_round(plan_first_round(config, options.tasks))
+        driver.tally.state_reads += 1
+        wanted = max(1, (options.tasks + 1) // 2)
+        second_plan = plan_refinement(
+            driver.store.budget_state(), completed_by_agent(first), wanted
+        )
+        second = driver.run_round(second_plan)
+        summary = driver.store.job_summary(driver.job_id)
+        state = driver.store.budget_state()
+        budget_summary = driver.store.budget_summary()
+        results = job_results(driver.store.job_state(driver.job_id))
+        driver.tally.state_reads += 1
+        driver.tally.status_reads += 1
+    finally:
+        driver.store.shutdown()
+    ops = op_delta(before, ray_op_counts())
+    for key in ops:
+        ops[key] += driver.writer_ops[key]
+    return RunResult(
+        mode="store",
+        options=options,
+        config=config,
+        rounds=[first, second],
+        job_summary=summary,
+        budget_state=state,
+        budget_summary=budget_summary,
+        results=results,
+        tally=driver.tally,
+        ops=ops,
+        flushes=driver.flushes,
+        polls=driver.progress.updates,
+        cache=None,
+        elapsed=time.monotonic() - started,
+    )

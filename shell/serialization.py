@@ -26,7 +26,7 @@ from core.frozen import FrozenDict
 from core.job import JobExecution
 from core.task import TaskRecord
 
-__all__ = ["decode_job", "encode_job", "ensure_registered"]
+__all__ = ["decode_job", "encode_job", "ensure_registered", "reset_registration"]
 
 _RESULT = TaskRecord._fields.index("result")
 _COLUMNS = 4  # index of the task columns in `JobExecution.__reduce__`'s arguments
@@ -111,3 +111,14 @@ def ensure_registered() -> None:
                 JobExecution, serializer=encode_job, deserializer=decode_job
             )
             _registered_for = job_id
+
+
+def reset_registration() -> None:
+    """Forget the registration, so the next `ensure_registered` registers again.
+
+    For callers that ``ray.util.deregister_serializer(JobExecution)`` on purpose,
+    e.g. the benchmark measuring the core's ``__reduce__`` alone.
+    """
+    global _registered_for
+    with _lock:
+        _registered_for = None

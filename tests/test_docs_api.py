@@ -33,3 +33,15 @@ def test_documented_names_exist() -> None:
     exported = set(_public("core")) | set(_public("shell")) | set(_public("shell.store"))
     stale = sorted(_documented() - exported)
     assert not stale, f"docs/api.md documents names nobody exports: {stale}"
+
+
+def test_readme_example_runs(ray_session: object, capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's example runs as written (on the session's Ray) and prints what it claims."""
+    readme = (API.parent.parent / "README.md").read_text()
+    match = re.search(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert match, "README.md has no python example"
+    code = match.group(1).replace("ray.init()", "pass  # the session's Ray is running")
+    exec(compile(code, "README.md", "exec"), {})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("refused: cannot reserve 2.50")
+    assert out[1:3] == ["4", "16.00"]

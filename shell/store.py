@@ -1,17 +1,12 @@
 """`StateStore`: one Ray actor owns the jobs and the budget, so concurrent writers lose nothing.
 
-Passing immutable state by ObjectRef is right while one process writes. With
-several writers, each one's read-modify-put races the others: updates vanish
-and two reservers both see the same remaining budget. A `StateStore` is a
-handle on a single actor (`shell.store_actor.StoreCore`) that applies the
-core's reducers one call at a time, so a check-and-reserve or a batch of
-updates is one indivisible step.
-
-Like ``ray.util.queue.Queue``, the handle validates arguments before any
-remote call, turns Ray's errors into the library's (a library error raised
+With several writers, read-modify-put on ObjectRefs loses updates and lets
+two reservers spend the same money. A `StateStore` is a picklable handle on
+one actor (`shell.store_actor.StoreCore`) that applies the core's reducers one
+call at a time. Like ``ray.util.queue.Queue``, the handle validates arguments
+before any remote call, turns Ray's errors into the library's (an error raised
 in the actor arrives as its own type; a store that is gone raises
-`StateUnavailable`), and has an explicit `StateStore.shutdown`. The handle
-pickles, so it can be passed into Ray tasks and actors.
+`StateUnavailable`) and has an explicit `StateStore.shutdown`.
 """
 
 from __future__ import annotations
@@ -63,10 +58,6 @@ def _check_name(value: Any, field: str) -> str:
     return value
 
 
-def _check_optional_name(value: Any, field: str) -> str | None:
-    return None if value is None else _check_name(value, field)
-
-
 def _check_timeout(value: Any) -> float | None:
     if value is None:
         return None
@@ -84,7 +75,7 @@ def _check_timeout(value: Any) -> float | None:
     return float(value)
 
 
-def _check_batch(value: Any, field: str) -> list[Any]:
+def _check_batch(value: Any, field: str, mappings: bool = False) -> list[Any]:
     # A lone mapping or string is iterable too, but iterating it is never what was meant.
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
         raise InvalidArgumentError(
@@ -92,14 +83,24 @@ def _check_batch(value: Any, field: str) -> list[Any]:
             field=field,
             value=value,
         )
-    return list(value)
+    items = list(value)
+    for index, item in enumerate(items if mappings else ()):
+        if not isinstance(item, Mapping):
+            raise InvalidArgumentError(
+                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {item!r}",
+                field=field,
+                value=item,
+                index=index,
+            )
+    return items
 
 
 def _stamp_updates(updates: list[Any], now: float) -> list[dict[str, Any]]:
     """Validate updates here, before any remote call, and stamp ``at`` where it is missing.
 
-    They travel as plain dicts, not `TaskUpdate`s, so an error the actor
-    raises names the failing update's task id as well as its index.
+    They travel as plain dicts with the status as its string (not `TaskUpdate`s
+    with an enum): smaller and faster to pickle, and an error the actor raises
+    then names the failing update's task id as well as its index.
     """
     stamped = []
     for index, raw in enumerate(updates):
@@ -108,9 +109,18 @@ def _stamp_updates(updates: list[Any], now: float) -> list[dict[str, Any]]:
         except StateError as err:
             ident = raw.get("task_id") if isinstance(raw, Mapping) else None
             raise err.in_batch(index, ident) from err
-        stamped.append(
-            update._asdict() if update.at is not None else update._replace(at=now)._asdict()
-        )
+        if isinstance(raw, Mapping):
+            # The caller's own values: cheaper to ship than their frozen copies.
+            item = dict(raw)
+            item["status"] = update.status.value
+        else:
+            item = {"task_id": update.task_id, "status": update.status.value}
+            if update.result is not None:
+                item["result"] = update.result
+            if update.error is not None:
+                item["error"] = update.error
+        item["at"] = now if update.at is None else update.at
+        stamped.append(item)
     return stamped
 
 
@@ -131,8 +141,6 @@ class StateStore:
         self._namespace = namespace
         self._timeout = timeout
         self._closed = False
-
-    # -- lifecycle -------------------------------------------------------
 
     @classmethod
     def create(
@@ -158,9 +166,6 @@ class StateStore:
                 it then lives until `shutdown` or the cluster stops.
             timeout: Seconds each call may wait for the actor; None waits for ever.
 
-        Returns:
-            The handle.
-
         Raises:
             BudgetError: a config is invalid.
             InvalidArgumentError: ``name``, ``namespace``, ``detached`` or ``timeout`` is invalid.
@@ -169,8 +174,8 @@ class StateStore:
         """
         agents = list(agents_config) if isinstance(agents_config, Iterable) else agents_config
         new_budget(budget_config, agents)
-        name = _check_optional_name(name, "name")
-        namespace = _check_optional_name(namespace, "namespace")
+        name = None if name is None else _check_name(name, "name")
+        namespace = None if namespace is None else _check_name(namespace, "namespace")
         if not isinstance(detached, bool):
             raise InvalidArgumentError(
                 f"detached must be a bool, got {detached!r}", field="detached", value=detached
@@ -218,7 +223,7 @@ class StateStore:
             StateUnavailable: no live actor has that name, or it is not a store.
         """
         name = _check_name(name, "name")
-        namespace = _check_optional_name(namespace, "namespace")
+        namespace = None if namespace is None else _check_name(namespace, "namespace")
         timeout = _check_timeout(timeout)
         try:
             actor = ray.get_actor(name, namespace=namespace)
@@ -259,12 +264,11 @@ class StateStore:
     def __repr__(self) -> str:
         return f"StateStore({self._describe()}{', shut down' if self._closed else ''})"
 
-    # -- plumbing --------------------------------------------------------
-
     def _describe(self) -> str:
         if self._name is not None:
             return f"store {self._name!r} (namespace {self._namespace!r})"
-        return f"store actor {self._actor._actor_id.hex()}"
+        actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
+        return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
     def _call(self, method: str, *args: Any) -> Any:
         """Call an actor method and wait for it, translating Ray's errors into ours."""
@@ -286,8 +290,6 @@ class StateStore:
             if translated is err:
                 raise
             raise translated from err
-
-    # -- jobs ------------------------------------------------------------
 
     def create_job(self, description: str, job_id: str | None = None) -> str:
         """Create an empty job in the store.
@@ -415,8 +417,6 @@ class StateStore:
         version, summary = self._call("poll_job", job_id, since_version)
         return version, summary
 
-    # -- budget ----------------------------------------------------------
-
     def reserve(
         self,
         agent_name: str,
@@ -440,7 +440,8 @@ class StateStore:
             StateUnavailable: the store is gone.
         """
         _check_name(agent_name, "agent_name")
-        _check_optional_name(reservation_id, "reservation_id")
+        if reservation_id is not None:
+            _check_name(reservation_id, "reservation_id")
         if agent_config is not None and not isinstance(agent_config, Mapping):
             raise InvalidArgumentError(
                 f"agent_config must be a mapping or None, got {agent_config!r}",
@@ -478,15 +479,7 @@ class StateStore:
             BudgetError: a bad or conflicting record, naming its index; nothing changes.
             StateUnavailable: the store is gone.
         """
-        batch = _check_batch(records, "records")
-        for index, record in enumerate(batch):
-            if not isinstance(record, Mapping):
-                raise InvalidArgumentError(
-                    f"records[{index}] must be a mapping, got {type(record).__name__}: {record!r}",
-                    field="records",
-                    value=record,
-                    index=index,
-                )
+        batch = _check_batch(records, "records", mappings=True)
         if batch:
             self._call("record_costs", [dict(r) for r in batch])
 

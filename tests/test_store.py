@@ -200,6 +200,10 @@ def test_malformed_input_is_rejected_before_any_remote_call(store: StateStore) -
         store.poll_job(job_id, "1")  # type: ignore[arg-type]
     with pytest.raises(BudgetError, match="amount"):
         store.release("a", -1)
+    with pytest.raises(InvalidArgumentError) as rec_info:
+        store.record_costs([{"agent_name": "a", "expected": 1, "actual": 1, "job_id": "j"}, 3])
+    assert (rec_info.value.field, rec_info.value.index) == ("records", 1)
+    assert store.budget_summary()["total_spent"] == Decimal(0)
     assert store.poll_job(job_id, version) == (version, None)
 
 

@@ -8,6 +8,7 @@ from core.errors import InvalidTransitionError, InvalidUpdateError
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "STATUS_BY_VALUE",
     "TERMINAL_STATUSES",
     "TaskStatus",
     "check_transition",
@@ -41,7 +42,7 @@ ALLOWED_TRANSITIONS: dict[TaskStatus, frozenset[TaskStatus]] = {
     TaskStatus.FAILED: frozenset(),
 }
 
-_BY_VALUE: dict[str, TaskStatus] = {s.value: s for s in TaskStatus}
+STATUS_BY_VALUE: dict[str, TaskStatus] = {s.value: s for s in TaskStatus}
 
 
 def parse_status(value: object, field: str = "status") -> TaskStatus:
@@ -51,11 +52,11 @@ def parse_status(value: object, field: str = "status") -> TaskStatus:
         InvalidUpdateError: ``value`` is not one of pending, running, completed, failed.
     """
     if isinstance(value, str):
-        status = _BY_VALUE.get(value)
+        status = STATUS_BY_VALUE.get(value)
         if status is not None:
             return status
     raise InvalidUpdateError(
-        f"{field} must be one of {sorted(_BY_VALUE)}, got {value!r}", field=field, value=value
+        f"{field} must be one of {sorted(STATUS_BY_VALUE)}, got {value!r}", field=field, value=value
     )
 
 

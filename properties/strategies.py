@@ -263,7 +263,8 @@ def redeliveries(record: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
 def _respell(amount: Any) -> st.SearchStrategy[Any]:
     """The same amount, possibly spelt differently (``1.5`` vs ``"1.50"`` vs ``Decimal``)."""
     exact = Decimal(str(amount))
-    return st.sampled_from((amount, exact, f"{exact:f}", str(exact) + "0"))
+    padded = f"{exact:f}" + ("0" if "." in f"{exact:f}" else ".00")
+    return st.sampled_from((amount, exact, f"{exact:f}", padded, Decimal(padded)))
 
 
 # ---------------------------------------------------------------- budgets

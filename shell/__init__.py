@@ -1,6 +1,6 @@
 """Ray shell of eap-state: the pure core's reducers applied to states held by Ray.
 
-``from shell import StateManager, BudgetManager, StateCache, StateBatcher``.
+``from shell import StateManager, BudgetManager, StateCache, StateBatcher, StateStore``.
 Every error raised here is a `core.errors.StateError`; Ray failures arrive
 as `StateUnavailable`.
 """
@@ -26,14 +26,13 @@ from shell.ray_ops import (
     translate_ray_error,
     unwrap_ray_error,
 )
-
-# The concurrent-writer store (shell/store.py, issue 6) is exported here too:
-# add `from shell.store import StateStore` above and "StateStore" below.
+from shell.store import DuplicateJobError, StateStore, StoreExistsError, UnknownJobError
 
 __all__ = [
     "BudgetCalculator",
     "BudgetError",
     "BudgetManager",
+    "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidArgumentError",
     "InvalidTaskError",
@@ -43,7 +42,10 @@ __all__ = [
     "StateCache",
     "StateError",
     "StateManager",
+    "StateStore",
     "StateUnavailable",
+    "StoreExistsError",
+    "UnknownJobError",
     "UnknownTaskError",
     "ray_op_counts",
     "reset_ray_op_counts",

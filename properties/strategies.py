@@ -427,7 +427,11 @@ def check_batch_matches_sequential(
     expected, failure = run_sequentially(state, items, single)
     event("one-at-a-time run " + ("succeeds" if failure is None else "fails"))
     if failure is None:
-        assert batch(state, items) == expected
+        try:
+            got = batch(state, items)
+        except StateError as err:
+            raise AssertionError(f"batch failed, one at a time succeeded: {err}") from err
+        assert got == expected
         return
     index, seq_err = failure
     try:

@@ -219,8 +219,20 @@ def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return RATIO_CONTEXT.divide(numerator, denominator)
 
 
+_DISPLAY_QUANTUM = Decimal("0.0001")
+
+
 def format_money(amount: Decimal | None) -> str:
-    """Render an amount for a human-readable message (``"unlimited"`` for ``None``)."""
+    """Render an amount for a human-readable message (``"unlimited"`` for ``None``).
+
+    Messages show at most 4 decimal places (a learned mean such as 1.4683333...
+    would otherwise print 18); the exact amount stays in the data.
+    """
     if amount is None:
         return "unlimited"
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -4:
+        amount = amount.quantize(
+            _DISPLAY_QUANTUM, rounding=decimal.ROUND_HALF_EVEN, context=RATIO_CONTEXT
+        )
     return f"{amount:f}"

@@ -173,3 +173,13 @@ def test_format_money() -> None:
     assert format_money(Decimal("1E+3")) == "1000"
     assert format_money(Decimal("0.10")) == "0.10"
     assert format_money(None) == "unlimited"
+
+
+def test_format_money_rounds_long_amounts_for_messages_only() -> None:
+    """Messages show at most 4 decimal places; short amounts print as they are."""
+    from core.money import format_money
+
+    assert format_money(Decimal("1.468333333333333333")) == "1.4683"
+    assert format_money(Decimal("5.005")) == "5.005"
+    assert format_money(Decimal("51.25")) == "51.25"
+    assert format_money(None) == "unlimited"

@@ -18,7 +18,7 @@ from typing import Any
 
 from hypothesis import settings
 
-CI_EXAMPLES = 150
+CI_EXAMPLES = 200
 
 settings.register_profile(
     "ci",

@@ -10,6 +10,9 @@ failures and duplicates too, not only on the happy path.
 Pools of ids are small on purpose: collisions (the same task updated twice,
 the same job id recorded twice, a reservation id retried) are what the
 properties are about.
+
+The module also holds the shared property body `check_batch_matches_sequential`,
+so the job, budget, batching and mutant tests all run the very same check.
 """
 
 from __future__ import annotations

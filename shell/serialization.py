@@ -1,14 +1,13 @@
 """A Ray serializer for `JobExecution` that keeps a 10,000-task job within 2x of a plain dict.
 
-Measured (docs/performance.md, ``bench.shell_ops``): with only the core's
-``__reduce__``, ``ray.put`` + ``ray.get`` of a 10,000-task job cost ~5x a
-plain dict with the same fields. Two costs dominate, neither in pickle's C
-code: (1) the cyclic garbage collector, triggered again and again by the
-~30,000 containers the rebuild allocates, re-traversing the young job (~70 %
-of the time); (2) results pickled one `FrozenDict.__reduce__` call at a time.
-So the payload sends results as plain dicts, like the core already does for
-inputs, and the rebuild pauses the collector (the objects built are acyclic,
-so nothing is leaked by not collecting while they are built).
+Measured (docs/performance.md, ``bench.shell_ops``): the core's columnar
+``__reduce__`` alone costs ~5x a plain dict through Ray, and ~70 % of that is
+the cyclic garbage collector, triggered again and again by the ~30,000
+containers the rebuild allocates and re-traversing the young job. The
+serializer ships the core's own payload and rebuilds with the collector
+paused (the objects built are acyclic, so nothing is leaked by not
+collecting while they are built). Encoding pauses it too: at 100,000 tasks
+the column lists it builds would otherwise trigger full collections.
 
 The budget state needs no help: measured at ~1.5x a plain dict at 10,000
 cost records.
@@ -18,40 +17,22 @@ from __future__ import annotations
 
 import gc
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import ray
 
-from core.frozen import FrozenDict
 from core.job import JobExecution
-from core.task import TaskRecord
 
 __all__ = ["decode_job", "encode_job", "ensure_registered", "reset_registration"]
-
-_RESULT = TaskRecord._fields.index("result")
-_COLUMNS = 4  # index of the task columns in `JobExecution.__reduce__`'s arguments
 
 _lock = threading.Lock()
 _registered_for: object = None
 
 
-def _encode_results(results: tuple[Any, ...]) -> tuple[bool, list[Any]]:
-    """Results as plain dicts (a flag says whether every one was a `FrozenDict`)."""
-    if set(map(type, results)) == {FrozenDict}:
-        return True, list(map(dict, results))
-    return False, [dict(v) if type(v) is FrozenDict else v for v in results]
-
-
-def _decode_results(encoded: tuple[bool, list[Any]]) -> list[Any]:
-    """Inverse of `_encode_results`: a plain dict here was a `FrozenDict` (values stay frozen)."""
-    all_dicts, results = encoded
-    if all_dicts:
-        return list(map(FrozenDict, results))
-    return [FrozenDict(v) if type(v) is dict else v for v in results]
-
-
 def encode_job(job: JobExecution) -> tuple[Any, ...]:
-    """Return the job as plain builtins: the core's columnar ``__reduce__`` with plain results.
+    """Return the job as plain builtins: the core's columnar ``__reduce__`` payload.
 
     Args:
         job: The job to serialize.
@@ -59,11 +40,8 @@ def encode_job(job: JobExecution) -> tuple[Any, ...]:
     Returns:
         ``(rebuild, args)`` for `decode_job`.
     """
-    rebuild, args = job.__reduce__()
-    args = list(args)
-    columns = args[_COLUMNS]
-    if columns:
-        columns[_RESULT] = _encode_results(columns[_RESULT])
+    with _collector_paused():
+        rebuild, args = job.__reduce__()
     return rebuild, args
 
 
@@ -77,14 +55,18 @@ def decode_job(payload: tuple[Any, ...]) -> JobExecution:
         An equal `JobExecution`.
     """
     rebuild, args = payload
-    columns = args[_COLUMNS]
+    with _collector_paused():
+        job: JobExecution = rebuild(*args)
+    return job
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while acyclic containers are built in bulk."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        if columns:
-            columns[_RESULT] = _decode_results(columns[_RESULT])
-        job: JobExecution = rebuild(*args)
-        return job
+        yield
     finally:
         if was_enabled:
             gc.enable()

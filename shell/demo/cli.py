@@ -32,8 +32,8 @@ SPEED_RANGE = (0.01, 10.0)
 EXIT_USAGE = 2
 
 
-class UsageError(Exception):
-    """A bad flag value: reported on one line, exit code 2."""
+class UsageError(StateError):
+    """A bad flag value: reported on one line, exit code 2 (a library error like any other)."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -23,7 +23,7 @@ from bench.baseline import (
 from bench.report import Section, median_seconds, ratio
 from core.budget import new_budget, record_costs
 from core.job import JobExecution
-from shell import StateManager, ray_op_counts, reset_ray_op_counts, serialization
+from shell import StateManager, ray_op_counts, reset_ray_op_counts
 from shell.managers import default_cache
 from shell.ray_ops import ray_get, ray_put
 
@@ -287,10 +287,6 @@ def _serialization(quick: bool) -> Section:
     plain = _plain_of(job)
     plain_s = median_seconds(lambda: ray.get(ray.put(plain)), repeat)
     shell_s = median_seconds(lambda: ray_get(ray_put(job)), repeat)
-    ray.util.deregister_serializer(JobExecution)
-    core_only_s = median_seconds(lambda: ray.get(ray.put(job)), repeat)
-    serialization.reset_registration()
-    serialization.ensure_registered()
 
     budget = new_budget({"total_budget": 10**9}, [{"name": "agent", "price": 1}])
     budget = record_costs(
@@ -319,20 +315,15 @@ def _serialization(quick: bool) -> Section:
         intro=(
             f"`ray.put` + `ray.get` of a {n:,}-task job (dict inputs, half completed with dict "
             f"results) and of a budget with {n:,} cost records, against plain dicts with the "
-            "same fields. The shell registers `shell.serialization`'s job serializer (plain "
-            "results, collector paused while rebuilding). Target: job <= 2x."
+            "same fields, through Ray's own serializer: the job pickles with the core's "
+            "columnar `__reduce__` (frozen inputs and results as plain dicts, collector "
+            "paused while encoding and rebuilding). Target: job <= 2x."
         ),
         headers=["state", "plain dict", "core state", "ratio"],
         rows=[
-            ["job, shell serializer", _ms(plain_s), _ms(shell_s), f"{job_ratio:.2f}x"],
+            ["job", _ms(plain_s), _ms(shell_s), f"{job_ratio:.2f}x"],
             [
-                "job, core `__reduce__` only",
-                _ms(plain_s),
-                _ms(core_only_s),
-                f"{ratio(core_only_s, plain_s):.2f}x",
-            ],
-            [
-                "budget (no serializer needed)",
+                "budget",
                 _ms(plain_budget_s),
                 _ms(budget_s),
                 f"{budget_ratio:.2f}x",
@@ -345,7 +336,6 @@ def _serialization(quick: bool) -> Section:
         data={
             "plain_s": plain_s,
             "shell_s": shell_s,
-            "core_only_s": core_only_s,
             "plain_budget_s": plain_budget_s,
             "budget_s": budget_s,
         },

@@ -19,7 +19,6 @@ import ray
 from ray import exceptions as ray_exceptions
 
 from core.errors import StateError, StateUnavailable
-from shell.serialization import ensure_registered
 
 __all__ = [
     "InvalidArgumentError",
@@ -291,7 +290,6 @@ def ray_put(value: Any) -> ray.ObjectRef:
     """
     _count("put")
     try:
-        ensure_registered()
         return ray.put(value)
     except Exception as err:
         translated = translate_ray_error(err, f"ray.put of a {type(value).__name__}")

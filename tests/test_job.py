@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import pickle
 
 import pytest
@@ -218,3 +219,20 @@ def test_errors_pickle_with_their_attributes() -> None:
     assert isinstance(clone, StateError) and isinstance(clone, ValueError)
     assert (clone.field, clone.value, clone.index) == ("task_id", "t1", 3)
     assert str(clone) == str(err)
+
+
+def test_pickling_restores_the_garbage_collector_as_it_found_it() -> None:
+    """Encoding and rebuilding pause the collector and leave it enabled or disabled as before."""
+    job = add_tasks(
+        new_job("j", "d"),
+        [{"task_id": f"t{i}", "agent_name": "a", "input_data": {"i": i}} for i in range(100)],
+    )
+    assert gc.isenabled()
+    assert pickle.loads(pickle.dumps(job)) == job
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert pickle.loads(pickle.dumps(job)) == job
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

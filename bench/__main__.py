@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 from bench.report import Section
@@ -29,13 +30,11 @@ NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling"}
 
 
 def _versions() -> str:
-    names = ["pyrsistent", "ray", "cachetools", "hypothesis"]
     found = []
-    for name in names:
+    for name in ("pyrsistent", "ray", "cachetools", "hypothesis"):
         try:
-            module = importlib.import_module(name)
-            found.append(f"{name} {getattr(module, '__version__', '?')}")
-        except ImportError:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
             continue
     return ", ".join(found)
 

@@ -28,11 +28,11 @@ from core.budget_types import (
     PricePolicy,
     Reservation,
     ReservationDecision,
-    _bad,
-    _check_keys,
-    _iterable,
-    _mapping,
-    _name,
+    budget_error,
+    check_iterable,
+    check_keys,
+    check_mapping,
+    check_name,
     new_price_policy,
     parse_cost_record,
 )
@@ -75,8 +75,8 @@ _BUDGET_KEYS = frozenset({"total_budget"})
 
 
 def _agent_from_config(config: Mapping[str, Any], where: str) -> AgentBudget:
-    _check_keys(config, _AGENT_KEYS, frozenset({"name"}), where)
-    name = _name(config["name"], "name")
+    check_keys(config, _AGENT_KEYS, frozenset({"name"}), where)
+    name = check_name(config["name"], "name")
     return AgentBudget(
         name=name,
         limit=to_optional_money(config.get("max_total_spend"), "max_total_spend"),
@@ -105,21 +105,21 @@ def new_budget(
         BudgetError: For unknown keys, bad amounts, bad names, duplicate agent
             names or a bad policy, naming field and value.
     """
-    config = {} if budget_config is None else _mapping(budget_config, "budget_config")
-    _check_keys(config, _BUDGET_KEYS, frozenset(), "budget_config")
+    config = {} if budget_config is None else check_mapping(budget_config, "budget_config")
+    check_keys(config, _BUDGET_KEYS, frozenset(), "budget_config")
     total = to_optional_money(config.get("total_budget"), "total_budget")
 
     if policy is None:
         policy = PricePolicy()
     elif not isinstance(policy, PricePolicy):
-        raise _bad("policy", policy, "a PricePolicy")
+        raise budget_error("policy", policy, "a PricePolicy")
     else:
         policy = new_price_policy(policy.drift_threshold, policy.window)
 
     agents: dict[str, AgentBudget] = {}
-    for index, raw in enumerate(_iterable(agents_config, "agents_config")):
+    for index, raw in enumerate(check_iterable(agents_config, "agents_config")):
         where = f"agents_config[{index}]"
-        agent = _agent_from_config(_mapping(raw, where), where)
+        agent = _agent_from_config(check_mapping(raw, where), where)
         if agent.name in agents:
             raise BudgetError(
                 f"duplicate agent name {agent.name!r} at {where}", field="name", value=agent.name
@@ -139,7 +139,7 @@ def new_budget(
 
 
 def _known_agent(state: BudgetState, agent_name: Any) -> AgentBudget:
-    name = _name(agent_name, "agent_name")
+    name = check_name(agent_name, "agent_name")
     agent = state.agents.get(name)
     if agent is None:
         raise BudgetError(
@@ -246,9 +246,9 @@ def reserve(
         BudgetError: For a bad name, config or id, or a ``reservation_id``
             already used for a different agent.
     """
-    name = _name(agent_name, "agent_name")
+    name = check_name(agent_name, "agent_name")
     if reservation_id is not None:
-        _name(reservation_id, "reservation_id")
+        check_name(reservation_id, "reservation_id")
         earlier = state.reservations.get(reservation_id)
         if earlier is not None:
             if earlier.agent_name != name:
@@ -262,7 +262,7 @@ def reserve(
 
     # The config is validated even when the agent is known, so a malformed
     # config fails the same way whatever the state happens to hold.
-    config = {} if agent_config is None else _mapping(agent_config, "agent_config")
+    config = {} if agent_config is None else check_mapping(agent_config, "agent_config")
     from_config = _agent_from_config({"name": name, **config}, "agent_config")
     if from_config.name != name:
         raise BudgetError(
@@ -440,7 +440,7 @@ def record_costs(state: BudgetState, records: Iterable[Mapping[str, Any]]) -> Bu
     by_job = state.records_by_job.evolver()
     ledger = state.cost_records.evolver()
     total_spent, total_reserved = state.total_spent, state.total_reserved
-    for index, raw in enumerate(_iterable(records, "records")):
+    for index, raw in enumerate(check_iterable(records, "records")):
         try:
             parsed = parse_cost_record(raw)
             existing = _lookup(by_job, parsed.job_id)

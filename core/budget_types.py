@@ -26,6 +26,12 @@ __all__ = [
     "PricePolicy",
     "Reservation",
     "ReservationDecision",
+    "budget_error",
+    "check_iterable",
+    "check_keys",
+    "check_mapping",
+    "check_name",
+    "check_timestamp",
     "new_price_policy",
     "parse_cost_record",
 ]
@@ -127,25 +133,29 @@ class BudgetState(NamedTuple):
     policy: PricePolicy
 
 
-def _bad(field: str, value: Any, what: str) -> BudgetError:
+def budget_error(field: str, value: Any, what: str) -> BudgetError:
+    """Return a `BudgetError` saying ``field`` must be ``what``, naming the value it got."""
     return BudgetError(f"{field} must be {what}, got {value!r}", field=field, value=value)
 
 
-def _name(value: Any, field: str) -> str:
+def check_name(value: Any, field: str) -> str:
+    """Return ``value`` if it is a non-empty string; raise `BudgetError` naming ``field`` if not."""
     if not isinstance(value, str) or not value.strip():
-        raise _bad(field, value, "a non-empty string")
+        raise budget_error(field, value, "a non-empty string")
     return value
 
 
-def _mapping(value: Any, field: str) -> Mapping[str, Any]:
+def check_mapping(value: Any, field: str) -> Mapping[str, Any]:
+    """Return ``value`` if it is a mapping; raise `BudgetError` naming ``field`` if not."""
     if not isinstance(value, Mapping):
-        raise _bad(field, value, "a mapping")
+        raise budget_error(field, value, "a mapping")
     return value
 
 
-def _check_keys(
+def check_keys(
     data: Mapping[str, Any], allowed: frozenset[str], required: frozenset[str], where: str
 ) -> None:
+    """Raise `BudgetError` for the first unknown key of ``data``, then the first missing one."""
     for key in data:
         if key not in allowed:
             raise BudgetError(
@@ -163,20 +173,21 @@ def _check_keys(
             )
 
 
-def _timestamp(value: Any) -> float | None:
+def check_timestamp(value: Any) -> float | None:
+    """Return ``at`` as float seconds, or None; raise `BudgetError` unless finite or None."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _bad("at", value, "a number of seconds or None")
+        raise budget_error("at", value, "a number of seconds or None")
     if not math.isfinite(value):
-        raise _bad("at", value, "finite")
+        raise budget_error("at", value, "finite")
     return float(value)
 
 
-def _iterable(value: Any, field: str) -> Iterable[Any]:
-    # A lone mapping or string is iterable too, but iterating it is never what was meant.
+def check_iterable(value: Any, field: str) -> Iterable[Any]:
+    """Return a batch argument; a lone mapping or string is refused rather than iterated."""
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise _bad(field, value, "an iterable of mappings")
+        raise budget_error(field, value, "an iterable of mappings")
     return value
 
 
@@ -192,7 +203,7 @@ def new_price_policy(drift_threshold: Any = "0.10", window: Any = 5) -> PricePol
     """
     threshold = to_money(drift_threshold, "drift_threshold")
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise _bad("window", window, "an integer >= 1")
+        raise budget_error("window", window, "an integer >= 1")
     return PricePolicy(drift_threshold=threshold, window=window)
 
 
@@ -214,12 +225,12 @@ def parse_cost_record(record: Any) -> CostRecord:
             key, a blank name or job id, a bad amount or a bad timestamp,
             naming the field and value.
     """
-    data = _mapping(record, "record")
-    _check_keys(data, _RECORD_KEYS, _RECORD_REQUIRED, "cost record")
+    data = check_mapping(record, "record")
+    check_keys(data, _RECORD_KEYS, _RECORD_REQUIRED, "cost record")
     return CostRecord(
-        agent_name=_name(data["agent_name"], "agent_name"),
-        job_id=_name(data["job_id"], "job_id"),
+        agent_name=check_name(data["agent_name"], "agent_name"),
+        job_id=check_name(data["job_id"], "job_id"),
         expected=to_money(data["expected"], "expected"),
         actual=to_money(data["actual"], "actual"),
-        at=_timestamp(data.get("at")),
+        at=check_timestamp(data.get("at")),
     )

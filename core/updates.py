@@ -202,7 +202,9 @@ def _apply(
         changed[task_id] = record
         if counts is None:
             counts = dict(job.status_counts)
-        old_key, new_key = task.status.value, record.status.value
+        # A TaskStatus is a str equal to its value, so it indexes the str-keyed
+        # counts directly (reading .value goes through a slow descriptor).
+        old_key, new_key = task.status, record.status
         counts[old_key] -= 1
         counts[new_key] += 1
         round_counts = rounds.get(task.round)

@@ -10,7 +10,6 @@ queue; ``at`` is the fake clock's reading when an item was added.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from core.errors import BudgetError, InvalidUpdateError, StateError
+from properties.fakes import FakeClock
 from shell import BudgetManager, StateBatcher, StateManager, ray_op_counts
 
 TASKS = ("t0", "t1")  # few tasks, so one task often gets several updates in a batch
@@ -27,25 +27,7 @@ ALLOWED = {
     "completed": set(),
     "failed": set(),
 }
-_ray: Any = None
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _ray_for_machines(ray_session):
-    """Give the machine the session's Ray (Hypothesis test cases cannot take fixtures)."""
-    global _ray
-    _ray = ray_session
-    yield
-
-
-class FakeClock:
-    """Epoch seconds moved by the machine."""
-
-    def __init__(self) -> None:
-        self.now = 1_000.0
-
-    def __call__(self) -> float:
-        return self.now
+pytestmark = pytest.mark.usefixtures("ray_session")
 
 
 def _ops() -> tuple[int, int]:
@@ -59,7 +41,7 @@ class BatcherMachine(RuleBasedStateMachine):
     @initialize()
     def start(self) -> None:
         """A job of two pending tasks, an unlimited budget, an empty batcher."""
-        self.clock = FakeClock()
+        self.clock = FakeClock(start=1_000.0)
         self.batcher = StateBatcher(clock=self.clock)
         _, self.job_ref = StateManager.create_job_execution("machine audience")
         self.job_ref = StateManager.add_agent_tasks(

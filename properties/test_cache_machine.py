@@ -14,6 +14,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
+from properties.fakes import FakeClock
 from shell.cache import StateCache
 
 TTL = 5
@@ -39,16 +40,6 @@ def _ray_for_machines(ray_session):
     global _ray
     _ray = ray_session
     yield
-
-
-class FakeClock:
-    """Monotonic seconds moved by the machine."""
-
-    def __init__(self) -> None:
-        self.now = 0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _expected(value: int, fn: Any) -> int:

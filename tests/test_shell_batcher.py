@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from shell_helpers import put_job
 
 from shell import (
     BudgetError,
@@ -22,19 +22,7 @@ from shell import (
 )
 from shell.managers import default_cache
 
-
-@pytest.fixture(autouse=True)
-def _fresh(ray_session):
-    """Each test starts with zero Ray-op counts and an empty default cache."""
-    default_cache().invalidate()
-    reset_ray_op_counts()
-
-
-def _job(n: int) -> Any:
-    _, ref = StateManager.create_job_execution("d", job_id=uuid.uuid4().hex)
-    return StateManager.add_agent_tasks(
-        ref, [{"task_id": f"t{i}", "agent_name": "a"} for i in range(n)]
-    )
+pytestmark = pytest.mark.usefixtures("fresh_shell")
 
 
 class RecordingStore:
@@ -85,7 +73,7 @@ def test_add_stamps_at_with_the_clock_unless_given():
 
 def test_flush_of_200_updates_is_one_round_trip_in_order():
     """200 queued updates flush with one get and one put, applied in the order added."""
-    ref = _job(100)
+    ref = put_job(100)
     default_cache().invalidate()
     batcher = StateBatcher()
     for i in range(100):
@@ -102,7 +90,7 @@ def test_flush_of_200_updates_is_one_round_trip_in_order():
 
 def test_empty_flush_makes_no_ray_call():
     """Flushing nothing returns the target ref itself and touches no Ray."""
-    ref = _job(1)
+    ref = put_job(1)
     reset_ray_op_counts()
     batcher = StateBatcher()
     assert batcher.flush_task_updates(ref) is ref
@@ -112,7 +100,7 @@ def test_empty_flush_makes_no_ray_call():
 
 def test_failed_flush_keeps_everything_and_applies_nothing():
     """A flush the core refuses raises, keeps all pending, and a later good flush applies all."""
-    small = _job(2)
+    small = put_job(2)
     batcher = StateBatcher()
     for i in range(3):
         batcher.add_task_update(f"t{i}", "completed", at=2.0)
@@ -124,7 +112,7 @@ def test_failed_flush_keeps_everything_and_applies_nothing():
     assert ray_op_counts()["put"] == 0
     assert batcher.pending() == before
     assert StateManager.get_job_summary(small)["completed_tasks"] == 0
-    big = batcher.flush_task_updates(_job(3))
+    big = batcher.flush_task_updates(put_job(3))
     assert StateManager.get_job_summary(big)["completed_tasks"] == 3
     assert len(batcher) == 0
 
@@ -224,7 +212,7 @@ def test_clear_returns_what_it_dropped():
 
 def test_threaded_stress_eight_writers_and_a_flusher_lose_nothing():
     """8 threads x 1,000 updates while another thread flushes: all 8,000 land, no exception."""
-    ref = _job(8000)
+    ref = put_job(8000)
     batcher = StateBatcher()
     errors: list[BaseException] = []
     done = threading.Event()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-import uuid
 from decimal import Decimal
 
 import pytest
+from shell_helpers import put_job
 
 from core.budget import BudgetState
 from core.calculator import BudgetCalculator
@@ -29,23 +29,7 @@ from shell import (
 )
 from shell.managers import default_cache
 
-
-@pytest.fixture(autouse=True)
-def _fresh(ray_session):
-    """Each test starts with zero Ray-op counts and an empty default cache."""
-    default_cache().invalidate()
-    reset_ray_op_counts()
-    yield
-
-
-def _job(n: int = 3) -> object:
-    """Put a job with tasks t0..t{n-1} and return its ref, with counts reset."""
-    _, ref = StateManager.create_job_execution("audience", job_id=f"job-{uuid.uuid4().hex}")
-    ref = StateManager.add_agent_tasks(
-        ref, [{"task_id": f"t{i}", "agent_name": "perplexity"} for i in range(n)]
-    )
-    reset_ray_op_counts()
-    return ref
+pytestmark = pytest.mark.usefixtures("fresh_shell")
 
 
 def _budget() -> object:
@@ -88,7 +72,7 @@ def test_create_job_execution_rejects_bad_input_before_any_ray_call():
 
 def test_add_agent_task_accepts_records_and_mappings():
     """Both a TaskRecord and a mapping with round and input_data become pending tasks."""
-    ref = _job(0)
+    ref = put_job(0)
     ref = StateManager.add_agent_task(ref, new_task("r1", "a", {"q": 1}))
     ref = StateManager.add_agent_task(
         ref, {"task_id": "m1", "agent_name": "b", "input_data": {"q": 2}, "round": 2}
@@ -102,14 +86,14 @@ def test_add_agent_task_accepts_records_and_mappings():
 
 def test_add_agent_tasks_costs_one_get_and_one_put_when_uncached():
     """Adding 100 tasks to a job this process has not cached is one get and one put."""
-    ref = _uncached(_job(0))
+    ref = _uncached(put_job(0))
     StateManager.add_agent_tasks(ref, [{"task_id": f"x{i}", "agent_name": "a"} for i in range(100)])
     assert ray_op_counts() == {"get": 1, "put": 1}
 
 
 def test_add_agent_tasks_validates_before_ray_and_is_atomic():
     """A malformed task fails before any Ray call; a duplicate fails with nothing put."""
-    ref = _uncached(_job(2))
+    ref = _uncached(put_job(2))
     with pytest.raises(InvalidTaskError) as info:
         StateManager.add_agent_tasks(ref, [{"task_id": "ok", "agent_name": "a"}, {"task_id": "x"}])
     assert info.value.index == 1
@@ -124,14 +108,14 @@ def test_add_agent_tasks_validates_before_ray_and_is_atomic():
 
 def test_add_agent_tasks_empty_makes_no_ray_call():
     """Adding no tasks returns the same ref without touching Ray."""
-    ref = _job(1)
+    ref = put_job(1)
     assert StateManager.add_agent_tasks(ref, []) is ref
     assert ray_op_counts() == {"get": 0, "put": 0}
 
 
 def test_batch_of_200_updates_is_one_get_and_one_put():
     """A 200-update batch on an uncached ref costs exactly one ray.get and one ray.put."""
-    ref = _uncached(_job(200))
+    ref = _uncached(put_job(200))
     new_ref = StateManager.batch_update_tasks(
         ref, [{"task_id": f"t{i}", "status": "completed", "result": i} for i in range(200)]
     )
@@ -143,21 +127,21 @@ def test_batch_of_200_updates_is_one_get_and_one_put():
 
 def test_batch_on_a_written_through_ref_needs_no_get():
     """Updating the ref this process just put costs one put and no get."""
-    ref = _job(10)
+    ref = put_job(10)
     StateManager.batch_update_tasks(ref, [{"task_id": "t1", "status": "running"}])
     assert ray_op_counts() == {"get": 0, "put": 1}
 
 
 def test_empty_batch_returns_same_ref_without_ray():
     """An empty batch returns the very same ref and makes no Ray call."""
-    ref = _uncached(_job(3))
+    ref = _uncached(put_job(3))
     assert StateManager.batch_update_tasks(ref, []) is ref
     assert ray_op_counts() == {"get": 0, "put": 0}
 
 
 def test_batch_update_stamps_missing_at_and_keeps_given_at():
     """Updates without `at` get the current time; an explicit `at` is kept."""
-    ref = _job(2)
+    ref = put_job(2)
     before = time.time()
     ref = StateManager.batch_update_tasks(
         ref,
@@ -173,7 +157,7 @@ def test_batch_update_stamps_missing_at_and_keeps_given_at():
 
 def test_batch_update_applies_in_order():
     """Updates to one task apply in the order given: running then completed."""
-    ref = _job(1)
+    ref = put_job(1)
     ref = StateManager.batch_update_tasks(
         ref,
         [
@@ -187,7 +171,7 @@ def test_batch_update_applies_in_order():
 
 def test_failed_batch_puts_nothing_and_raises_the_core_error():
     """A bad transition at index 150 raises the core error; nothing is put, state unchanged."""
-    ref = _uncached(_job(200))
+    ref = _uncached(put_job(200))
     ref = StateManager.batch_update_tasks(ref, [{"task_id": "t150", "status": "completed"}])
     reset_ray_op_counts()
     updates = [{"task_id": f"t{i}", "status": "running"} for i in range(200)]
@@ -201,7 +185,7 @@ def test_failed_batch_puts_nothing_and_raises_the_core_error():
 
 def test_unknown_task_in_batch_names_index_and_task():
     """An update for a task the job lacks raises UnknownTaskError with its index and id."""
-    ref = _job(2)
+    ref = put_job(2)
     with pytest.raises(UnknownTaskError) as info:
         StateManager.batch_update_tasks(
             ref, [{"task_id": "t0", "status": "running"}, {"task_id": "zz", "status": "running"}]
@@ -212,7 +196,7 @@ def test_unknown_task_in_batch_names_index_and_task():
 
 def test_malformed_update_fails_before_any_ray_call():
     """A malformed update raises InvalidUpdateError naming the field, with no Ray call."""
-    ref = _uncached(_job(2))
+    ref = _uncached(put_job(2))
     with pytest.raises(InvalidUpdateError) as info:
         StateManager.batch_update_tasks(
             ref, [{"task_id": "t0", "status": "running"}, {"task_id": "t1", "stat": "x"}]
@@ -235,12 +219,12 @@ def test_refs_of_the_wrong_kind_are_refused():
     with pytest.raises(InvalidArgumentError):
         StateManager.batch_update_tasks(budget_ref, [{"task_id": "t", "status": "running"}])
     with pytest.raises(InvalidArgumentError):
-        BudgetManager.get_budget_state(_job(1))
+        BudgetManager.get_budget_state(put_job(1))
 
 
 def test_job_summary_is_cached_and_read_only():
     """A second summary of the same ref costs no get, and the shared summary cannot be mutated."""
-    ref = _uncached(_job(5))
+    ref = _uncached(put_job(5))
     first = StateManager.get_job_summary(ref)
     second = StateManager.get_job_summary(ref)
     assert first is second
@@ -252,7 +236,7 @@ def test_job_summary_is_cached_and_read_only():
 
 def test_design_note_cache_usage_with_compute_job_summary():
     """The design note's `cache.get(ref, compute_fn=StateManager._compute_job_summary)` works."""
-    ref = _uncached(_job(4))
+    ref = _uncached(put_job(4))
     cache = StateCache(ttl=5.0)
     summary = cache.get(ref, compute_fn=StateManager._compute_job_summary)
     again = cache.get(ref, compute_fn=StateManager._compute_job_summary)
@@ -262,7 +246,7 @@ def test_design_note_cache_usage_with_compute_job_summary():
 
 def test_get_results_returns_fresh_rows_for_completed_tasks():
     """Results list completed tasks in insertion order as fresh, mutable dicts."""
-    ref = _job(3)
+    ref = put_job(3)
     ref = StateManager.batch_update_tasks(
         ref,
         [
@@ -279,7 +263,7 @@ def test_get_results_returns_fresh_rows_for_completed_tasks():
 
 def test_write_through_summary_after_update_needs_no_get():
     """The poller reading the ref this process just wrote costs zero ray.get calls."""
-    ref = _job(50)
+    ref = put_job(50)
     for i in range(5):
         ref = StateManager.batch_update_tasks(ref, [{"task_id": f"t{i}", "status": "completed"}])
         assert StateManager.get_job_summary(ref)["completed_tasks"] == i + 1

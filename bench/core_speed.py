@@ -10,7 +10,7 @@ from typing import Any
 from pyrsistent import freeze
 
 from bench.report import Section, median_seconds, ratio
-from core import JobExecution, add_tasks, apply_task_update, apply_task_updates, new_job
+from core import JobExecution, add_tasks, apply_task_update, apply_task_updates, new_job, thaw
 from core.job_summary import summarize_job
 
 __all__ = ["run"]
@@ -36,21 +36,34 @@ def build_job(n_tasks: int, finished: bool = False) -> JobExecution:
     return job
 
 
-def plain_dict_of(job: JobExecution) -> dict[str, dict[str, Any]]:
-    """The same fields as ``job``'s tasks, as a dict of plain dicts (the 1x reference)."""
+def plain_dict_of(job: JobExecution) -> dict[str, Any]:
+    """The job's fields as plain builtins (dicts, lists, strs): the 1x reference.
+
+    Used wherever a core state's transfer is compared with a plain dict
+    holding the same fields (here and in `bench.shell_ops`).
+    """
     return {
-        t.task_id: {
-            "task_id": t.task_id,
-            "agent_name": t.agent_name,
-            "input_data": dict(t.input_data),
-            "status": t.status.value,
-            "result": t.result,
-            "error": t.error,
-            "started_at": t.started_at,
-            "completed_at": t.completed_at,
-            "round": t.round,
-        }
-        for t in job.tasks.values()
+        "job_id": job.job_id,
+        "description": job.description,
+        "created_at": job.created_at,
+        "completed_at": job.completed_at,
+        "tasks": {
+            t.task_id: {
+                "task_id": t.task_id,
+                "agent_name": t.agent_name,
+                "input_data": thaw(t.input_data),
+                "status": t.status.value,
+                "result": thaw(t.result),
+                "error": t.error,
+                "started_at": t.started_at,
+                "completed_at": t.completed_at,
+                "round": t.round,
+            }
+            for t in job.tasks.values()
+        },
+        "task_order": list(job.task_order),
+        "status_counts": dict(job.status_counts),
+        "round_counts": {r: dict(c) for r, c in job.round_counts.items()},
     }
 
 
@@ -58,7 +71,7 @@ def _round_trip(value: Any) -> None:
     pickle.loads(pickle.dumps(value, protocol=5))
 
 
-def _nested_pmap_round_trip(plain: dict[str, dict[str, Any]], reps: int) -> float:
+def _nested_pmap_round_trip(plain: dict[str, Any], reps: int) -> float:
     """Median round trip of the naive model, a pmap of nested pmaps, dropped afterwards."""
     nested = freeze(plain)
     return median_seconds(lambda: _round_trip(nested), reps)

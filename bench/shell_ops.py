@@ -20,9 +20,9 @@ from bench.baseline import (
     baseline_op_counts,
     reset_baseline_op_counts,
 )
+from bench.core_speed import plain_dict_of
 from bench.report import Section, median_seconds, ratio
 from core.budget import new_budget, record_costs
-from core.job import JobExecution
 from shell import StateManager, ray_op_counts, reset_ray_op_counts
 from shell.managers import default_cache
 from shell.ray_ops import ray_get, ray_put
@@ -245,33 +245,6 @@ def _summary(quick: bool) -> Section:
     )
 
 
-def _plain_of(job: JobExecution) -> dict[str, Any]:
-    """The job's fields as plain builtins: the 1x reference for the object store."""
-    return {
-        "job_id": job.job_id,
-        "description": job.description,
-        "created_at": job.created_at,
-        "completed_at": job.completed_at,
-        "tasks": {
-            t.task_id: {
-                "task_id": t.task_id,
-                "agent_name": t.agent_name,
-                "input_data": dict(t.input_data),
-                "status": t.status.value,
-                "result": None if t.result is None else dict(t.result),
-                "error": t.error,
-                "started_at": t.started_at,
-                "completed_at": t.completed_at,
-                "round": t.round,
-            }
-            for t in job.tasks.values()
-        },
-        "task_order": list(job.task_order),
-        "status_counts": dict(job.status_counts),
-        "round_counts": {r: dict(c) for r, c in job.round_counts.items()},
-    }
-
-
 def _serialization(quick: bool) -> Section:
     n = 10_000
     repeat = 7 if quick else 15
@@ -284,7 +257,7 @@ def _serialization(quick: bool) -> Section:
         ],
     )
     job = StateManager.get_job_execution(ref)
-    plain = _plain_of(job)
+    plain = plain_dict_of(job)
     plain_s = median_seconds(lambda: ray.get(ray.put(plain)), repeat)
     shell_s = median_seconds(lambda: ray_get(ray_put(job)), repeat)
 

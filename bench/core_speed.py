@@ -9,7 +9,7 @@ from typing import Any
 
 from pyrsistent import freeze
 
-from bench.report import Section, median_seconds, ratio
+from bench.report import Section, interleaved_medians, median_seconds, ratio
 from core import JobExecution, add_tasks, apply_task_update, apply_task_updates, new_job, thaw
 from core.job_summary import summarize_job
 
@@ -93,9 +93,11 @@ def run(quick: bool) -> list[Section]:
     # makes every collection the rebuild triggers costlier (see the intro).
     job10k = build_job(10_000, finished=True)
     plain = plain_dict_of(job10k)
-    reps = 5 if quick else 15
-    t_plain = median_seconds(lambda: _round_trip(plain), reps)
-    t_job = median_seconds(lambda: _round_trip(job10k), reps)
+    reps = 9 if quick else 21
+    # Interleaved, so drift on a shared machine hits both sides alike.
+    t_plain, t_job = interleaved_medians(
+        lambda: _round_trip(plain), lambda: _round_trip(job10k), reps
+    )
     t_nested = _nested_pmap_round_trip(plain, max(3, reps // 3))
 
     big = build_job(100_000)
@@ -131,7 +133,8 @@ def run(quick: bool) -> list[Section]:
         title="Pickling a 10,000-task job (what every ray.put + ray.get pays)",
         intro=(
             "`pickle.dumps` + `pickle.loads` (protocol 5) of the same 10,000 completed tasks "
-            "in three representations, measured before the 100,000-task job above is built. "
+            "in three representations, measured before the 100,000-task job above is built "
+            "(the plain dict and `JobExecution` timed alternately). "
             "`JobExecution` ships its tasks column by column and rebuilds the persistent map "
             "on load; a pmap of nested pmaps is what a naive pyrsistent model would pay. "
             "A plain dict of atomic values is never tracked by the garbage collector, while "

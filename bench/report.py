@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Section", "median_seconds", "ratio", "time_calls"]
+__all__ = ["Section", "interleaved_medians", "median_seconds", "ratio", "time_calls"]
 
 
 @dataclass
@@ -61,6 +61,23 @@ def time_calls(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> list[floa
 def median_seconds(fn: Callable[[], Any], repeat: int, warmup: int = 1) -> float:
     """Median wall time of ``fn`` in seconds."""
     return statistics.median(time_calls(fn, repeat, warmup))
+
+
+def interleaved_medians(
+    fn_a: Callable[[], Any], fn_b: Callable[[], Any], repeat: int, warmup: int = 1
+) -> tuple[float, float]:
+    """Median seconds of ``fn_a`` and of ``fn_b``, timed alternately ``repeat`` times each."""
+    for _ in range(warmup):
+        fn_a()
+        fn_b()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeat):
+        for fn, samples in ((fn_a, a), (fn_b, b)):
+            start = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
 
 
 def ratio(numerator: float, denominator: float) -> float:

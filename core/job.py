@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
 from typing import Any, NamedTuple
@@ -137,25 +137,34 @@ def _rebuild_job(
     )
 
 
-def _encode_frozen(values: tuple[Any, ...]) -> tuple[bool, list[Any]]:
+# How a column of frozen caller data travels: as it is (no FrozenDict in it),
+# all plain dicts (every value was one), or mixed.
+_AS_IS, _ALL_FROZEN, _MIXED = 0, 1, 2
+
+
+def _encode_frozen(values: tuple[Any, ...]) -> tuple[int, Sequence[Any]]:
     """Turn a column's top-level `FrozenDict`s into plain dicts, which pickle at C speed.
 
-    Returns a flag saying whether every value was one, so that the common
-    case decodes with a single ``map``.
+    Called with the collector paused: the copies are tracked like the
+    originals (measured 5x slower at 100,000 tasks while it runs).
+
+    Returns:
+        A tag saying how to decode, and the column.
     """
-    # dict(v.items()) rather than dict(v): copying a dict subclass wholesale
-    # keeps it tracked by the garbage collector, and 100,000 tracked copies
-    # trigger full collections over the caller's heap (measured 5x slower).
-    items = FrozenDict.items
-    if set(map(type, values)) == {FrozenDict}:
-        return True, list(map(dict, map(items, values)))
-    return False, [dict(items(v)) if type(v) is FrozenDict else v for v in values]
+    types = set(map(type, values))
+    if FrozenDict not in types:
+        return _AS_IS, values
+    if types == {FrozenDict}:
+        return _ALL_FROZEN, list(map(dict, values))
+    return _MIXED, [dict(v) if type(v) is FrozenDict else v for v in values]
 
 
-def _decode_frozen(encoded: tuple[bool, list[Any]]) -> list[Any]:
+def _decode_frozen(encoded: tuple[int, Sequence[Any]]) -> Sequence[Any]:
     """Inverse of `_encode_frozen`; nested values were frozen when first built."""
-    all_frozen, values = encoded
-    if all_frozen:
+    how, values = encoded
+    if how == _AS_IS:
+        return values
+    if how == _ALL_FROZEN:
         return list(map(FrozenDict, values))
     return [FrozenDict(v) if type(v) is dict else v for v in values]
 

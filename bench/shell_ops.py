@@ -21,7 +21,7 @@ from bench.baseline import (
     reset_baseline_op_counts,
 )
 from bench.core_speed import plain_dict_of
-from bench.report import Section, median_seconds, ratio
+from bench.report import Section, interleaved_medians, median_seconds, ratio
 from core.budget import new_budget, record_costs
 from shell import StateManager, ray_op_counts, reset_ray_op_counts
 from shell.managers import default_cache
@@ -258,8 +258,9 @@ def _serialization(quick: bool) -> Section:
     )
     job = StateManager.get_job_execution(ref)
     plain = plain_dict_of(job)
-    plain_s = median_seconds(lambda: ray.get(ray.put(plain)), repeat)
-    shell_s = median_seconds(lambda: ray_get(ray_put(job)), repeat)
+    plain_s, shell_s = interleaved_medians(
+        lambda: ray.get(ray.put(plain)), lambda: ray_get(ray_put(job)), repeat
+    )
 
     budget = new_budget({"total_budget": 10**9}, [{"name": "agent", "price": 1}])
     budget = record_costs(
@@ -277,8 +278,9 @@ def _serialization(quick: bool) -> Section:
         "reservations": {},
         "policy": budget.policy._asdict(),
     }
-    plain_budget_s = median_seconds(lambda: ray.get(ray.put(plain_budget)), repeat)
-    budget_s = median_seconds(lambda: ray_get(ray_put(budget)), repeat)
+    plain_budget_s, budget_s = interleaved_medians(
+        lambda: ray.get(ray.put(plain_budget)), lambda: ray_get(ray_put(budget)), repeat
+    )
 
     job_ratio = ratio(shell_s, plain_s)
     budget_ratio = ratio(budget_s, plain_budget_s)

@@ -25,7 +25,7 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy --strict core
-	$(BIN)/mypy shell
+	$(BIN)/mypy --strict shell
 
 contracts: venv
 	$(BIN)/lint-imports

@@ -24,7 +24,7 @@ __all__ = ["StateCache"]
 _STATE = None
 
 
-class _CountingTTLCache(TTLCache):  # type: ignore[misc]
+class _CountingTTLCache(TTLCache[Any, Any]):
     """A `TTLCache` that counts what it drops: expired entries and LRU evictions."""
 
     def __init__(self, maxsize: int, ttl: float, timer: Callable[[], float]) -> None:

@@ -153,7 +153,7 @@ def describe_ref(ref: Any) -> str:
     return repr(ref)
 
 
-def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef:
+def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef[Any]:
     """Return ``ref`` if it is an ObjectRef.
 
     Raises:
@@ -168,7 +168,7 @@ def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef:
     return ref
 
 
-def check_refs(refs: Any, field: str = "refs") -> list[ray.ObjectRef]:
+def check_refs(refs: Any, field: str = "refs") -> list[ray.ObjectRef[Any]]:
     """Return ``refs`` as a list after checking every item is an ObjectRef.
 
     Raises:
@@ -276,7 +276,7 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
         raise translated from err
 
 
-def ray_put(value: Any) -> ray.ObjectRef:
+def ray_put(value: Any) -> ray.ObjectRef[Any]:
     """``ray.put`` a value, counted and translated.
 
     Args:

@@ -30,8 +30,9 @@ from core.frozen import freeze
 from core.job import JobExecution, add_tasks, new_job
 from core.job_summary import job_results, summarize_job
 from core.task import TaskRecord, task_from_spec
-from core.updates import TaskUpdate, apply_task_updates, parse_update
+from core.updates import TaskUpdate, apply_task_updates
 from shell.cache import StateCache
+from shell.inputs import as_batch, stamp_task_updates
 from shell.ray_ops import InvalidArgumentError, check_ref, describe_ref, ray_put
 
 __all__ = ["BudgetManager", "StateManager", "default_cache", "now"]
@@ -49,42 +50,11 @@ def now() -> float:
     return time.time()
 
 
-def _items(value: Any, field: str, error: type[StateError]) -> list[Any]:
-    """Return a batch argument as a list; a lone mapping or string is refused, not iterated."""
-    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise error(
-            f"{field} must be an iterable of items, got {type(value).__name__}: {value!r}",
-            field=field,
-            value=value,
-        )
-    return list(value)
-
-
 def _put(state: Any) -> Any:
     """``ray.put`` a new state and remember it for its ref."""
     ref = ray_put(state)
     _DEFAULT_CACHE.remember(ref, state)
     return ref
-
-
-def _stamped_updates(updates: Any, at: float) -> list[dict[str, Any]]:
-    """Validate task updates and stamp ``at`` on those without one.
-
-    Raises:
-        StateError: the first malformed update's error, naming its index and task id.
-    """
-    parsed = []
-    for index, raw in enumerate(_items(updates, "updates", InvalidUpdateError)):
-        try:
-            update = parse_update(raw)
-        except StateError as err:
-            ident = raw.get("task_id") if isinstance(raw, Mapping) else None
-            raise err.in_batch(index, ident) from err
-        if update.at is None:
-            update = update._replace(at=at)
-        # Plain dicts, so an error the core raises names the update's task id too.
-        parsed.append(update._asdict())
-    return parsed
 
 
 def _stamped_records(cost_records: Any, at: float) -> list[Mapping[str, Any]]:
@@ -94,7 +64,7 @@ def _stamped_records(cost_records: Any, at: float) -> list[Mapping[str, Any]]:
         BudgetError: the first malformed record's error, naming its index and job id.
     """
     batch = empty_batch()
-    for index, raw in enumerate(_items(cost_records, "cost_records", BudgetError)):
+    for index, raw in enumerate(as_batch(cost_records, "cost_records", BudgetError)):
         if isinstance(raw, Mapping) and raw.get("at") is None:
             raw = {**raw, "at": at}
         try:
@@ -171,7 +141,7 @@ class StateManager:
         """
         check_ref(ref)
         records = []
-        for index, spec in enumerate(_items(tasks, "tasks", InvalidTaskError)):
+        for index, spec in enumerate(as_batch(tasks, "tasks", InvalidTaskError)):
             try:
                 records.append(task_from_spec(spec))
             except StateError as err:
@@ -200,7 +170,7 @@ class StateManager:
             StateUnavailable: the job cannot be fetched.
         """
         check_ref(ref)
-        parsed = _stamped_updates(updates, now())
+        parsed = stamp_task_updates(as_batch(updates, "updates", InvalidUpdateError), now())
         if not parsed:
             return ref
         job = _read(ref, JobExecution)

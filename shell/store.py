@@ -24,7 +24,8 @@ from core.errors import StateError, StateUnavailable
 from core.job import JobExecution
 from core.money import to_money
 from core.task import TaskRecord
-from core.updates import TaskUpdate, parse_update
+from core.updates import TaskUpdate
+from shell.inputs import as_batch, stamp_task_updates
 from shell.ray_ops import InvalidArgumentError, ray_get, translate_ray_error
 from shell.store_actor import PROTOCOL, DuplicateJobError, StoreCore, UnknownJobError
 
@@ -73,55 +74,6 @@ def _check_timeout(value: Any) -> float | None:
             value=value,
         )
     return float(value)
-
-
-def _check_batch(value: Any, field: str, mappings: bool = False) -> list[Any]:
-    # A lone mapping or string is iterable too, but iterating it is never what was meant.
-    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise InvalidArgumentError(
-            f"{field} must be an iterable of mappings, got {type(value).__name__}: {value!r}",
-            field=field,
-            value=value,
-        )
-    items = list(value)
-    for index, item in enumerate(items if mappings else ()):
-        if not isinstance(item, Mapping):
-            raise InvalidArgumentError(
-                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {item!r}",
-                field=field,
-                value=item,
-                index=index,
-            )
-    return items
-
-
-def _stamp_updates(updates: list[Any], now: float) -> list[dict[str, Any]]:
-    """Validate updates here, before any remote call, and stamp ``at`` where it is missing.
-
-    They travel as plain dicts with the status as its string (not `TaskUpdate`s
-    with an enum): smaller and faster to pickle, and an error the actor raises
-    then names the failing update's task id as well as its index.
-    """
-    stamped = []
-    for index, raw in enumerate(updates):
-        try:
-            update = parse_update(raw)
-        except StateError as err:
-            ident = raw.get("task_id") if isinstance(raw, Mapping) else None
-            raise err.in_batch(index, ident) from err
-        if isinstance(raw, Mapping):
-            # The caller's own values: cheaper to ship than their frozen copies.
-            item = dict(raw)
-            item["status"] = update.status.value
-        else:
-            item = {"task_id": update.task_id, "status": update.status.value}
-            if update.result is not None:
-                item["result"] = update.result
-            if update.error is not None:
-                item["error"] = update.error
-        item["at"] = now if update.at is None else update.at
-        stamped.append(item)
-    return stamped
 
 
 class StateStore:
@@ -335,7 +287,7 @@ class StateStore:
             StateUnavailable: the store is gone.
         """
         _check_name(job_id, "job_id")
-        version: int = self._call("add_tasks", job_id, _check_batch(tasks, "tasks"))
+        version: int = self._call("add_tasks", job_id, as_batch(tasks, "tasks"))
         return version
 
     def update_tasks(self, job_id: str, updates: Iterable[Mapping[str, Any] | TaskUpdate]) -> int:
@@ -360,7 +312,7 @@ class StateStore:
             StateUnavailable: the store is gone.
         """
         _check_name(job_id, "job_id")
-        batch = _stamp_updates(_check_batch(updates, "updates"), time.time())
+        batch = stamp_task_updates(as_batch(updates, "updates"), time.time())
         version: int = self._call("update_tasks", job_id, batch)
         return version
 
@@ -479,7 +431,7 @@ class StateStore:
             BudgetError: a bad or conflicting record, naming its index; nothing changes.
             StateUnavailable: the store is gone.
         """
-        batch = _check_batch(records, "records", mappings=True)
+        batch = as_batch(records, "records", mappings=True)
         if batch:
             self._call("record_costs", [dict(r) for r in batch])
 

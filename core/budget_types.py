@@ -9,7 +9,6 @@ untrusted input (config blocks, cost records) into those records or raise a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -18,6 +17,7 @@ from pyrsistent.typing import PMap, PVector
 
 from core.errors import BudgetError
 from core.money import ZERO, to_money
+from core.timestamps import epoch_seconds
 
 __all__ = [
     "AgentBudget",
@@ -31,7 +31,6 @@ __all__ = [
     "check_keys",
     "check_mapping",
     "check_name",
-    "check_timestamp",
     "new_price_policy",
     "parse_cost_record",
 ]
@@ -173,17 +172,6 @@ def check_keys(
             )
 
 
-def check_timestamp(value: Any) -> float | None:
-    """Return ``at`` as float seconds, or None; raise `BudgetError` unless finite or None."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise budget_error("at", value, "a number of seconds or None")
-    if not math.isfinite(value):
-        raise budget_error("at", value, "finite")
-    return float(value)
-
-
 def check_iterable(value: Any, field: str) -> Iterable[Any]:
     """Return a batch argument; a lone mapping or string is refused rather than iterated."""
     if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
@@ -232,5 +220,5 @@ def parse_cost_record(record: Any) -> CostRecord:
         job_id=check_name(data["job_id"], "job_id"),
         expected=to_money(data["expected"], "expected"),
         actual=to_money(data["actual"], "actual"),
-        at=check_timestamp(data.get("at")),
+        at=epoch_seconds(data.get("at"), "at", BudgetError),
     )

@@ -7,7 +7,6 @@ change it, so a summary costs O(1) in the number of tasks.
 from __future__ import annotations
 
 import gc
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import repeat
@@ -20,6 +19,7 @@ from core.errors import DuplicateTaskError, InvalidTaskError, StateError
 from core.frozen import FrozenDict
 from core.status import TaskStatus
 from core.task import TaskRecord, task_from_spec
+from core.timestamps import epoch_seconds
 
 __all__ = [
     "STATUS_KEYS",
@@ -169,18 +169,6 @@ def _decode_frozen(encoded: tuple[int, Sequence[Any]]) -> Sequence[Any]:
     return [FrozenDict(v) if type(v) is dict else v for v in values]
 
 
-def _check_timestamp(value: object, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidTaskError(
-            f"{field} must be finite epoch seconds or None, got {value!r}",
-            field=field,
-            value=value,
-        )
-    return float(value)
-
-
 def new_job(job_id: str, description: str, created_at: float | None = None) -> JobExecution:
     """Return an empty job.
 
@@ -205,7 +193,7 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
     return JobExecution(
         job_id,
         description,
-        _check_timestamp(created_at, "created_at"),
+        epoch_seconds(created_at, "created_at", InvalidTaskError),
         None,
         pmap(),
         pvector(),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
@@ -20,6 +19,7 @@ from core.status import (
     parse_status,
 )
 from core.task import TaskRecord
+from core.timestamps import epoch_seconds
 
 __all__ = [
     "OPTIONAL_UPDATE_KEYS",
@@ -94,12 +94,7 @@ def _checked(task_id: Any, status: Any, result: Any, error: Any, at: Any) -> Tas
         raise InvalidUpdateError(
             f"error must be a str or None, got {error!r}", field="error", value=error
         )
-    if at is not None:
-        if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at):
-            raise InvalidUpdateError(
-                f"at must be finite epoch seconds or None, got {at!r}", field="at", value=at
-            )
-        at = float(at)
+    at = epoch_seconds(at, "at", InvalidUpdateError)
     if result is not None and type(result) is not str:
         result = freeze(result)
     return _new_tuple(TaskUpdate, (task_id, parsed_status, result, error, at))

@@ -1,0 +1,31 @@
+"""Timestamps the caller passes in: the core never reads a clock."""
+
+from __future__ import annotations
+
+import math
+
+from core.errors import StateError
+
+__all__ = ["epoch_seconds"]
+
+
+def epoch_seconds(value: object, field: str, error: type[StateError]) -> float | None:
+    """Return ``value`` as float epoch seconds, or None when it is None.
+
+    Args:
+        value: An int or float (not a bool), finite, or None.
+        field: The field's name, for the error.
+        error: The error type the caller's context raises.
+
+    Raises:
+        StateError: of type ``error``, naming ``field`` and ``value``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise error(
+            f"{field} must be finite epoch seconds or None, got {value!r}",
+            field=field,
+            value=value,
+        )
+    return float(value)

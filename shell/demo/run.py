@@ -66,6 +66,11 @@ class RunOptions:
         return min(0.25, max(0.02, 0.25 * self.speed))
 
     @property
+    def refinement_jobs(self) -> int:
+        """Round-2 jobs wished for before the budget is consulted: half of round 1, at least 1."""
+        return max(1, (self.tasks + 1) // 2)
+
+    @property
     def flush_interval(self) -> float:
         """Longest time collected updates wait before a flush: one simulated second."""
         return min(1.0, max(0.05, self.speed))
@@ -336,8 +341,9 @@ def run_refs(config: DemoConfig, options: RunOptions, progress: LiveProgress) ->
     cache_before = default_cache().stats()
     driver = _RefsDriver(config, options, progress)
     first = driver.run_round(plan_first_round(config, options.tasks))
-    wanted = max(1, (options.tasks + 1) // 2)
-    second_plan = plan_refinement(driver.budget_state(), completed_by_agent(first), wanted)
+    second_plan = plan_refinement(
+        driver.budget_state(), completed_by_agent(first), options.refinement_jobs
+    )
     second = driver.run_round(second_plan)
     summary = dict(StateManager.get_job_summary(driver.job_ref))
     state = driver.budget_state()

@@ -200,9 +200,8 @@ def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -
     try:
         first = driver.run_round(plan_first_round(config, options.tasks))
         driver.tally.state_reads += 1
-        wanted = max(1, (options.tasks + 1) // 2)
         second_plan = plan_refinement(
-            driver.store.budget_state(), completed_by_agent(first), wanted
+            driver.store.budget_state(), completed_by_agent(first), options.refinement_jobs
         )
         second = driver.run_round(second_plan)
         summary = driver.store.job_summary(driver.job_id)

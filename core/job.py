@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMap, PVector
 
-from core.errors import DuplicateTaskError, InvalidTaskError, StateError
+from core.errors import DuplicateTaskError, InvalidTaskError
 from core.frozen import FrozenDict
 from core.status import TaskStatus
-from core.task import TaskRecord, task_from_spec
+from core.task import TaskRecord, iter_task_records
 from core.timestamps import epoch_seconds
 
 __all__ = [
@@ -238,20 +238,13 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
     """
     records: list[TaskRecord] = []
     seen: set[str] = set()
-    for index, spec in enumerate(tasks):
-        try:
-            record = task_from_spec(spec)
-            if record.task_id in job.tasks or record.task_id in seen:
-                raise DuplicateTaskError(
-                    f"job {job.job_id!r} already has a task with task_id {record.task_id!r}",
-                    field="task_id",
-                    value=record.task_id,
-                )
-        except StateError as err:
-            task_id = spec.get("task_id") if isinstance(spec, Mapping) else None
-            if isinstance(spec, TaskRecord):
-                task_id = spec.task_id
-            raise err.in_batch(index, task_id, item="task") from err
+    for index, record in enumerate(iter_task_records(tasks)):
+        if record.task_id in job.tasks or record.task_id in seen:
+            raise DuplicateTaskError(
+                f"job {job.job_id!r} already has a task with task_id {record.task_id!r}",
+                field="task_id",
+                value=record.task_id,
+            ).in_batch(index, record.task_id, item="task")
         seen.add(record.task_id)
         records.append(record)
     if not records:

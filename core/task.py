@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from core.errors import InvalidTaskError
+from core.errors import InvalidTaskError, StateError
 from core.frozen import freeze
 from core.status import TaskStatus
 
-__all__ = ["TASK_SPEC_KEYS", "TaskRecord", "new_task", "task_from_spec"]
+__all__ = ["TASK_SPEC_KEYS", "TaskRecord", "iter_task_records", "new_task", "task_from_spec"]
 
 TASK_SPEC_KEYS = frozenset({"task_id", "agent_name", "input_data", "round"})
 
@@ -99,6 +99,25 @@ def task_from_spec(spec: TaskRecord | Mapping[str, Any]) -> TaskRecord:
     return new_task(
         spec["task_id"], spec["agent_name"], spec.get("input_data"), spec.get("round", 1)
     )
+
+
+def iter_task_records(specs: Iterable[TaskRecord | Mapping[str, Any]]) -> Iterator[TaskRecord]:
+    """Yield a validated record per spec, in order, one at a time.
+
+    Lazy on purpose: a caller checking each record as it comes (for duplicates,
+    say) reports the first bad item in order, as adding one at a time would.
+
+    Raises:
+        InvalidTaskError: a spec is malformed; the message names its position and id.
+    """
+    for index, spec in enumerate(specs):
+        try:
+            yield task_from_spec(spec)
+        except StateError as err:
+            task_id = spec.task_id if isinstance(spec, TaskRecord) else None
+            if isinstance(spec, Mapping):
+                task_id = spec.get("task_id")
+            raise err.in_batch(index, task_id, item="task") from err
 
 
 def _check_record(record: TaskRecord) -> None:

@@ -29,7 +29,7 @@ from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, State
 from core.frozen import freeze
 from core.job import JobExecution, add_tasks, new_job
 from core.job_summary import job_results, summarize_job
-from core.task import TaskRecord, task_from_spec
+from core.task import TaskRecord, iter_task_records
 from core.updates import TaskUpdate, apply_task_updates
 from shell.cache import StateCache
 from shell.inputs import as_batch, stamp_task_updates
@@ -140,13 +140,7 @@ class StateManager:
             StateUnavailable: the job cannot be fetched.
         """
         check_ref(ref)
-        records = []
-        for index, spec in enumerate(as_batch(tasks, "tasks", InvalidTaskError)):
-            try:
-                records.append(task_from_spec(spec))
-            except StateError as err:
-                ident = spec.get("task_id") if isinstance(spec, Mapping) else None
-                raise err.in_batch(index, ident, item="task") from err
+        records = list(iter_task_records(as_batch(tasks, "tasks", InvalidTaskError)))
         if not records:
             return ref
         return _put(add_tasks(_read(ref, JobExecution), records))

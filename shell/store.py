@@ -49,6 +49,8 @@ class StoreExistsError(StateError):
 # max_concurrency=1 (a sync actor's default, stated for the reader): calls run one at a time.
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
 _RemoteStore: Any = ray.remote(StoreCore)
+# Longest a shutdown waits for the killed actor to stop answering.
+_SHUTDOWN_WAIT = 10.0
 
 
 def _check_name(value: Any, field: str) -> str:
@@ -212,6 +214,25 @@ class StateStore:
             translated = translate_ray_error(err, self._describe())
             if not isinstance(translated, StateUnavailable):
                 raise translated from err
+            return
+        self._wait_until_dead()
+
+    def _wait_until_dead(self) -> None:
+        """Return once the actor answers no more (or after `_SHUTDOWN_WAIT` seconds).
+
+        ``ray.kill`` only sends the kill: a call another handle makes right
+        after it could still be served. Waiting here makes "every later call
+        raises StateUnavailable" true from the moment `shutdown` returns.
+        """
+        deadline = time.monotonic() + _SHUTDOWN_WAIT
+        while time.monotonic() < deadline:
+            try:
+                ray.get(self._actor.ping.remote(), timeout=_SHUTDOWN_WAIT)
+            except ray.exceptions.RayActorError:
+                return
+            except ray.exceptions.GetTimeoutError:
+                continue
+            time.sleep(0.01)
 
     def __repr__(self) -> str:
         return f"StateStore({self._describe()}{', shut down' if self._closed else ''})"

@@ -22,10 +22,15 @@ def epoch_seconds(value: object, field: str, error: type[StateError]) -> float |
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise error(
-            f"{field} must be finite epoch seconds or None, got {value!r}",
-            field=field,
-            value=value,
-        )
-    return float(value)
+    if not isinstance(value, bool) and isinstance(value, (int, float)):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float is no timestamp either
+            seconds = math.inf
+        if math.isfinite(seconds):
+            return seconds
+    raise error(
+        f"{field} must be finite epoch seconds or None, got {value!r}",
+        field=field,
+        value=value,
+    )

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.errors import StateError
-from core.updates import parse_update
+from core.updates import UpdateColumns, to_update_columns
 from shell.ray_ops import InvalidArgumentError
 
 __all__ = ["as_batch", "stamp_task_updates"]
@@ -49,37 +49,23 @@ def as_batch(
     return items
 
 
-def stamp_task_updates(updates: Iterable[Any], at: float) -> list[dict[str, Any]]:
-    """Validate task updates with the core and stamp ``at`` on those without one.
+def stamp_task_updates(
+    updates: Any, at: float, error: type[StateError] = InvalidArgumentError
+) -> UpdateColumns:
+    """Validate a batch of task updates with the core and stamp ``at`` on those without one.
 
-    They leave as plain dicts with the status as its string: cheap to pickle,
-    and an error the core raises later names each update's task id as well
-    as its index.
+    They leave as `core.updates.UpdateColumns`: validated in bulk, and five
+    tuples are cheaper to pickle than a dict per update.
 
     Args:
-        updates: Mappings or `core.updates.TaskUpdate`s.
+        updates: A batch of mappings or `core.updates.TaskUpdate`s, or an `UpdateColumns`.
         at: The caller's clock reading.
+        error: The error type for an argument that is not a batch at all.
 
     Raises:
-        StateError: the first malformed update's own error, naming its index and task id.
+        StateError: ``updates`` is not a batch (of type ``error``), or the first
+            malformed update's own error, naming its index and task id.
     """
-    stamped = []
-    for index, raw in enumerate(updates):
-        try:
-            update = parse_update(raw)
-        except StateError as err:
-            ident = raw.get("task_id") if isinstance(raw, Mapping) else None
-            raise err.in_batch(index, ident) from err
-        if isinstance(raw, Mapping):
-            # The caller's own values: cheaper to ship than their frozen copies.
-            item = dict(raw)
-            item["status"] = update.status.value
-        else:
-            item = {"task_id": update.task_id, "status": update.status.value}
-            if update.result is not None:
-                item["result"] = update.result
-            if update.error is not None:
-                item["error"] = update.error
-        item["at"] = at if update.at is None else update.at
-        stamped.append(item)
-    return stamped
+    if not isinstance(updates, UpdateColumns):
+        updates = as_batch(updates, "updates", error)
+    return to_update_columns(updates, default_at=at)

@@ -30,7 +30,7 @@ from core.frozen import freeze
 from core.job import JobExecution, add_tasks, new_job
 from core.job_summary import job_results, summarize_job
 from core.task import TaskRecord, iter_task_records
-from core.updates import TaskUpdate, apply_task_updates
+from core.updates import TaskUpdates, apply_task_updates
 from shell.cache import StateCache
 from shell.inputs import as_batch, stamp_task_updates
 from shell.ray_ops import InvalidArgumentError, check_ref, describe_ref, ray_put
@@ -146,7 +146,7 @@ class StateManager:
         return _put(add_tasks(_read(ref, JobExecution), records))
 
     @staticmethod
-    def batch_update_tasks(ref: Any, updates: Iterable[Mapping[str, Any] | TaskUpdate]) -> Any:
+    def batch_update_tasks(ref: Any, updates: TaskUpdates) -> Any:
         """Apply task updates in order, all or none, in at most one ``ray.get`` and one ``ray.put``.
 
         Args:
@@ -164,8 +164,8 @@ class StateManager:
             StateUnavailable: the job cannot be fetched.
         """
         check_ref(ref)
-        parsed = stamp_task_updates(as_batch(updates, "updates", InvalidUpdateError), now())
-        if not parsed:
+        parsed = stamp_task_updates(updates, now(), InvalidUpdateError)
+        if not parsed.size:
             return ref
         job = _read(ref, JobExecution)
         new = apply_task_updates(job, parsed)

@@ -24,7 +24,7 @@ from core.errors import StateError, StateUnavailable
 from core.job import JobExecution
 from core.money import to_money
 from core.task import TaskRecord
-from core.updates import TaskUpdate
+from core.updates import TaskUpdates
 from shell.inputs import as_batch, stamp_task_updates
 from shell.ray_ops import InvalidArgumentError, ray_get, translate_ray_error
 from shell.store_actor import PROTOCOL, DuplicateJobError, StoreCore, UnknownJobError
@@ -311,7 +311,7 @@ class StateStore:
         version: int = self._call("add_tasks", job_id, as_batch(tasks, "tasks"))
         return version
 
-    def update_tasks(self, job_id: str, updates: Iterable[Mapping[str, Any] | TaskUpdate]) -> int:
+    def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
         """Apply a batch of task updates in one actor call, in order, all or none.
 
         Updates are validated here first, and those without ``at`` are stamped
@@ -333,7 +333,7 @@ class StateStore:
             StateUnavailable: the store is gone.
         """
         _check_name(job_id, "job_id")
-        batch = stamp_task_updates(as_batch(updates, "updates"), time.time())
+        batch = stamp_task_updates(updates, time.time())
         version: int = self._call("update_tasks", job_id, batch)
         return version
 

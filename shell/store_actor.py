@@ -27,7 +27,7 @@ from core.errors import StateError
 from core.job import JobExecution, add_tasks, new_job
 from core.job_summary import summarize_job
 from core.task import TaskRecord
-from core.updates import TaskUpdate, apply_task_updates
+from core.updates import TaskUpdates, apply_task_updates
 
 __all__ = ["PROTOCOL", "DuplicateJobError", "StoreCore", "UnknownJobError"]
 
@@ -108,7 +108,7 @@ class StoreCore:
         job = self._job(job_id)
         return self._commit(job_id, job, add_tasks(job, tasks))
 
-    def update_tasks(self, job_id: str, updates: Iterable[Mapping[str, Any] | TaskUpdate]) -> int:
+    def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
         """Apply a batch of task updates, all or none; return the job's version.
 
         Raises:

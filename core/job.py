@@ -12,13 +12,14 @@ from contextlib import contextmanager
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from pyrsistent import pmap, pvector
-from pyrsistent.typing import PMap, PVector
+from pyrsistent import pmap
+from pyrsistent.typing import PMap
 
 from core.errors import DuplicateTaskError, InvalidTaskError
 from core.frozen import FrozenDict
 from core.status import TaskStatus
 from core.task import TaskRecord, iter_task_records
+from core.task_table import TaskTable, empty_task_table, task_table_from_records
 from core.timestamps import epoch_seconds
 
 __all__ = [
@@ -45,8 +46,7 @@ class JobExecution(NamedTuple):
         description: The audience description the job researches.
         created_at: Epoch seconds the caller gave at creation, or None.
         completed_at: When the last task reached a terminal status, or None.
-        tasks: Tasks keyed by task id.
-        task_order: Task ids in insertion order; listings follow it.
+        tasks: Tasks keyed by task id, in insertion order (a `TaskTable`).
         status_counts: Number of tasks per status value.
         round_counts: Per round, the number of tasks per status value.
     """
@@ -55,19 +55,22 @@ class JobExecution(NamedTuple):
     description: str
     created_at: float | None
     completed_at: float | None
-    tasks: PMap[str, TaskRecord]
-    task_order: PVector[str]
+    tasks: TaskTable
     status_counts: PMap[str, int]
     round_counts: PMap[int, PMap[str, int]]
 
+    @property
+    def task_order(self) -> tuple[str, ...]:
+        """Task ids in insertion order (built on each call: O(n))."""
+        return tuple(self.tasks)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Ship tasks column by column with frozen dicts as plain dicts: pickling
-        # the PMap of records directly costs ~3x a plain dict on every
-        # ray.put/ray.get (see docs/performance.md). Records all have the same
-        # fields, so zip needs no strict check; listing the values first is ~3x
-        # faster than unpacking the map's generator.
+        # persistent structures of records directly costs ~3x a plain dict on
+        # every ray.put/ray.get (see docs/performance.md). Records all have the
+        # same fields, so zip needs no strict check.
         with _collector_paused():
-            records = list(self.tasks.values())
+            records = list(self.tasks.records)
             columns = list(zip(*records, strict=False)) if records else []
             if columns:
                 for index in _FROZEN_COLUMNS:
@@ -80,7 +83,6 @@ class JobExecution(NamedTuple):
                 self.created_at,
                 self.completed_at,
                 columns,
-                list(self.task_order),
                 dict(self.status_counts),
                 {r: dict(counts) for r, counts in self.round_counts.items()},
             ),
@@ -113,25 +115,23 @@ def _rebuild_job(
     created_at: float | None,
     completed_at: float | None,
     columns: list[Any],
-    task_order: list[str],
     status_counts: dict[str, int],
     round_counts: dict[int, dict[str, int]],
 ) -> JobExecution:
     """Inverse of `JobExecution.__reduce__`."""
-    tasks: PMap[str, TaskRecord] = pmap()
+    tasks = empty_task_table()
     with _collector_paused():
         if columns:
             for index in _FROZEN_COLUMNS:
                 columns[index] = _decode_frozen(columns[index])
             records = map(tuple.__new__, repeat(TaskRecord), zip(*columns, strict=False))
-            tasks = pmap(dict(zip(columns[0], records, strict=True)), pre_size=2 * len(task_order))
+            tasks = task_table_from_records(list(records))
     return JobExecution(
         job_id,
         description,
         created_at,
         completed_at,
         tasks,
-        pvector(task_order),
         pmap(status_counts),
         pmap({r: pmap(c) for r, c in round_counts.items()}),
     )
@@ -195,8 +195,7 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
         description,
         epoch_seconds(created_at, "created_at", InvalidTaskError),
         None,
-        pmap(),
-        pvector(),
+        empty_task_table(),
         _ZERO_COUNTS,
         pmap(),
     )
@@ -210,8 +209,7 @@ def is_job_complete(job: JobExecution) -> bool:
 
 def tasks_in_order(job: JobExecution) -> tuple[TaskRecord, ...]:
     """Return the job's tasks in the order they were added."""
-    tasks = job.tasks
-    return tuple(tasks[task_id] for task_id in job.task_order)
+    return tuple(job.tasks.records)
 
 
 def add_task(job: JobExecution, task: TaskRecord | Mapping[str, Any]) -> JobExecution:
@@ -250,18 +248,15 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
     if not records:
         return job
 
-    task_map = job.tasks.evolver()
     counts = dict(job.status_counts)
     rounds: dict[int, dict[str, int]] = {}
     for record in records:
-        task_map[record.task_id] = record
         counts[record.status.value] += 1
         if record.round not in rounds:
             rounds[record.round] = dict(job.round_counts.get(record.round, _ZERO_COUNTS))
         rounds[record.round][record.status.value] += 1
     new = job._replace(
-        tasks=task_map.persistent(),
-        task_order=job.task_order.extend(r.task_id for r in records),
+        tasks=job.tasks.appended(records),
         status_counts=pmap(counts),
         round_counts=job.round_counts.update({r: pmap(c) for r, c in rounds.items()}),
     )

@@ -67,10 +67,8 @@ def job_results(job: JobExecution) -> list[dict[str, Any]]:
     ``round``, ``started_at``, ``completed_at`` and ``duration`` (None when the
     task never reported running). Values are plain, mutable copies.
     """
-    tasks = job.tasks
     rows = []
-    for task_id in job.task_order:
-        task = tasks[task_id]
+    for task in job.tasks.records:
         if task.status is TaskStatus.COMPLETED:
             row = _task_row(task)
             row["result"] = thaw(task.result)
@@ -80,10 +78,8 @@ def job_results(job: JobExecution) -> list[dict[str, Any]]:
 
 def job_failures(job: JobExecution) -> list[dict[str, Any]]:
     """Return one row per failed task, in insertion order, with its ``error``."""
-    tasks = job.tasks
     rows = []
-    for task_id in job.task_order:
-        task = tasks[task_id]
+    for task in job.tasks.records:
         if task.status is TaskStatus.FAILED:
             row = _task_row(task)
             row["error"] = task.error

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyrsistent import pmap
+from pyrsistent.typing import PMap
 
 from core.errors import StateError, UnknownTaskError
 from core.job import JobExecution
@@ -93,25 +95,27 @@ def _located(err: StateError, index: int, task_id: str, in_batch: bool) -> State
 
 def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool) -> JobExecution:
     """Apply validated columns in order; the one loop every update goes through."""
-    tasks = job.tasks
-    get_task = tasks.get
-    # Records changed so far, so a task updated twice in one batch sees its
-    # own earlier update; merged into the persistent map once, at the end.
-    changed: dict[str, TaskRecord] = {}
-    counts: dict[str, int] | None = None
-    rounds: dict[int, dict[str, int]] = {}
+    table = job.tasks
+    position_of = table.positions.get
+    records = table.records
+    # Records changed so far, by position, so a task updated twice in one
+    # batch sees its own earlier update; written to the table once, at the end.
+    changed: dict[int, TaskRecord] = {}
+    # (round, old status, new status) of every change, counted once at the end.
+    moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
     rows = zip(*columns, strict=True)
     for index, (task_id, status, new_result, new_error, at) in enumerate(rows):
-        task = changed.get(task_id) or get_task(task_id)
-        if task is None:
+        position = position_of(task_id)
+        if position is None:
             missing = UnknownTaskError(
                 f"job {job.job_id!r} has no task with task_id {task_id!r}",
                 field="task_id",
                 value=task_id,
             )
             raise _located(missing, index, task_id, in_batch)
+        task = changed.get(position) or records[position]
         _, agent_name, input_data, current, result, error, started_at, done_at, round_no = task
         if status is current:
             # Pollers repeat the current status; the first timestamps must survive.
@@ -129,7 +133,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
             unfinished -= 1
             if unfinished == 0:
                 completed_at = at
-        changed[task_id] = _new_tuple(
+        changed[position] = _new_tuple(
             TaskRecord,
             (
                 task_id,
@@ -143,25 +147,33 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
                 round_no,
             ),
         )
-        if counts is None:
-            counts = dict(job.status_counts)
-        # A TaskStatus is a str equal to its value, so it indexes the str-keyed
-        # counts directly (reading .value goes through a slow descriptor).
-        counts[current] -= 1
-        counts[status] += 1
-        round_counts = rounds.get(round_no)
-        if round_counts is None:
-            round_counts = rounds[round_no] = dict(job.round_counts[round_no])
-        round_counts[current] -= 1
-        round_counts[status] += 1
-    if counts is None:
+        moves.append((round_no, current, status))
+    if not moves:
         return job
-    task_map = tasks.evolver()
-    for task_id, record in changed.items():
-        task_map[task_id] = record
+    status_counts, round_counts = _moved_counts(job, moves)
     return job._replace(
-        tasks=task_map.persistent(),
-        status_counts=pmap(counts),
-        round_counts=job.round_counts.update({r: pmap(c) for r, c in rounds.items()}),
+        tasks=table.replaced(changed),
+        status_counts=status_counts,
+        round_counts=round_counts,
         completed_at=completed_at,
     )
+
+
+def _moved_counts(
+    job: JobExecution, moves: list[tuple[int, TaskStatus, TaskStatus]]
+) -> tuple[PMap[str, int], PMap[int, PMap[str, int]]]:
+    """Return the job's status counts, overall and per round, after these status moves."""
+    # A batch holds few distinct (round, from, to) moves: counting them once
+    # in C is cheaper than four dict writes per update.
+    counts = dict(job.status_counts)
+    rounds: dict[int, dict[str, int]] = {}
+    for (round_no, old, new), times in Counter(moves).items():
+        # A TaskStatus is a str equal to its value, so it indexes the str-keyed counts.
+        counts[old] -= times
+        counts[new] += times
+        per_round = rounds.get(round_no)
+        if per_round is None:
+            per_round = rounds[round_no] = dict(job.round_counts[round_no])
+        per_round[old] -= times
+        per_round[new] += times
+    return pmap(counts), job.round_counts.update({r: pmap(c) for r, c in rounds.items()})

@@ -49,7 +49,16 @@ from core.job_summary import job_failures, job_results, summarize_job
 from core.money import to_money, to_optional_money
 from core.status import TaskStatus
 from core.task import TaskRecord, new_task
-from core.updates import TaskUpdate, apply_task_update, apply_task_updates, parse_update
+from core.task_table import TaskTable
+from core.updates import (
+    TaskUpdate,
+    TaskUpdates,
+    UpdateColumns,
+    apply_task_update,
+    apply_task_updates,
+    parse_update,
+    to_update_columns,
+)
 
 __all__ = [
     "AgentBudget",
@@ -71,8 +80,11 @@ __all__ = [
     "StateUnavailable",
     "TaskRecord",
     "TaskStatus",
+    "TaskTable",
     "TaskUpdate",
+    "TaskUpdates",
     "UnknownTaskError",
+    "UpdateColumns",
     "add_cost_record",
     "add_task",
     "add_task_update",
@@ -104,5 +116,6 @@ __all__ = [
     "thaw",
     "to_money",
     "to_optional_money",
+    "to_update_columns",
     "total_remaining",
 ]

@@ -1,0 +1,94 @@
+"""Unit tests for TaskTable: a job's tasks as an ordered, immutable mapping."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+
+import pytest
+
+from core import TaskTable, add_tasks, apply_task_updates, new_job, new_task
+from core.task_table import empty_task_table, task_table_from_records
+
+
+def _table(ids: list[str]) -> TaskTable:
+    return task_table_from_records([new_task(task_id, "a") for task_id in ids])
+
+
+def test_table_is_a_mapping_in_insertion_order() -> None:
+    """Lookups, membership, length and every view follow the order tasks were added."""
+    table = _table(["t2", "t0", "t1"])
+    assert isinstance(table, Mapping)
+    assert list(table) == ["t2", "t0", "t1"]
+    assert list(table.keys()) == ["t2", "t0", "t1"]
+    assert [r.task_id for r in table.values()] == ["t2", "t0", "t1"]
+    assert [k for k, _ in table.items()] == ["t2", "t0", "t1"]
+    assert all(table[k].task_id == k for k in table)
+    assert len(table) == 3 and "t0" in table and "t9" not in table and 5 not in table
+    assert table.get("t9") is None and table.get("t9", "x") == "x"
+    with pytest.raises(KeyError):
+        table["t9"]
+
+
+def test_views_support_membership_and_length() -> None:
+    """The values and items views answer `in` and `len` like a dict's."""
+    table = _table(["a", "b"])
+    record = table["a"]
+    assert record in table.values() and len(table.values()) == 2
+    assert ("a", record) in table.items() and ("a", table["b"]) not in table.items()
+
+
+def test_appended_keeps_old_table_and_positions() -> None:
+    """Appending returns a new table; the original is untouched and positions follow order."""
+    table = _table(["a"])
+    bigger = table.appended([new_task("b", "x"), new_task("c", "x")])
+    assert list(table) == ["a"]
+    assert list(bigger) == ["a", "b", "c"]
+    assert dict(bigger.positions) == {"a": 0, "b": 1, "c": 2}
+
+
+def test_replaced_swaps_records_and_shares_positions() -> None:
+    """Replacing records by position keeps ids, order and the positions map itself."""
+    table = _table(["a", "b"])
+    new_b = table["b"]._replace(agent_name="other")
+    after = table.replaced({1: new_b})
+    assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
+    assert after.positions is table.positions
+    assert table.replaced({}) is table
+
+
+def test_equality_depends_on_records_and_order() -> None:
+    """Tables with the same records in the same order are equal and hash alike."""
+    assert _table(["a", "b"]) == _table(["a", "b"])
+    assert hash(_table(["a", "b"])) == hash(_table(["a", "b"]))
+    assert _table(["a", "b"]) != _table(["b", "a"])
+    assert _table(["a"]) == {"a": new_task("a", "a")}
+    assert _table(["a"]) != ["a"]
+
+
+def test_table_is_immutable() -> None:
+    """Attributes cannot be rebound and items cannot be assigned."""
+    table = _table(["a"])
+    with pytest.raises(AttributeError):
+        table.records = table.records
+    with pytest.raises(TypeError):
+        table["b"] = new_task("b", "a")  # type: ignore[index]
+
+
+def test_table_pickles_to_an_equal_table() -> None:
+    """A table on its own survives pickling with order and positions intact."""
+    table = _table(["z", "y"])
+    clone = pickle.loads(pickle.dumps(table))
+    assert clone == table and dict(clone.positions) == {"z": 0, "y": 1}
+    assert pickle.loads(pickle.dumps(empty_task_table())) == empty_task_table()
+
+
+def test_update_changes_only_the_updated_record() -> None:
+    """An applied update replaces one record in place and leaves the ids' positions shared."""
+    job = add_tasks(new_job("j", "d"), [{"task_id": f"t{i}", "agent_name": "a"} for i in range(5)])
+    after = apply_task_updates(job, [{"task_id": "t3", "status": "running", "at": 1.0}])
+    assert after.tasks.positions is job.tasks.positions
+    assert [r.task_id for r in after.tasks.values()] == [f"t{i}" for i in range(5)]
+    changed = [k for k in job.tasks if job.tasks[k] != after.tasks[k]]
+    assert changed == ["t3"]
+    assert after.task_order == job.task_order == tuple(f"t{i}" for i in range(5))

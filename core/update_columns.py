@@ -31,6 +31,7 @@ _ERROR_TYPES = frozenset({str, _NONE})
 _PLAIN_RESULT_TYPES = frozenset({str, _NONE})
 _AT_TYPES = frozenset({float, int, _NONE})
 _FLOAT_ONLY = frozenset({float})
+_NONE_ONLY = frozenset({_NONE})
 _COLUMNS = ("task_ids", "statuses", "results", "errors", "ats")
 _KEYS = ("task_id", "status", "result", "error", "at")
 _new_tuple = tuple.__new__
@@ -183,6 +184,8 @@ def _bulk_ats(ats: tuple[Any, ...], stamp: float | None) -> tuple[float | None, 
         # NaN or an infinity anywhere makes the sum non-finite; so can a huge
         # but finite pair, which only sends the batch down the careful path.
         return ats if math.isfinite(sum(ats)) else None
+    if types == _NONE_ONLY:
+        return ats if stamp is None else (stamp,) * len(ats)
     if not _AT_TYPES.issuperset(types):
         return None
     try:

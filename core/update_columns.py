@@ -22,7 +22,7 @@ from core.status import STATUS_BY_VALUE, TaskStatus
 from core.task_update import ALLOWED_UPDATE_KEYS, TaskUpdate, parse_update
 from core.timestamps import epoch_seconds
 
-__all__ = ["UpdateColumns", "to_update_columns"]
+__all__ = ["UpdateColumns", "to_update_columns", "update_list"]
 
 _NONE = type(None)
 _ID_TYPES = frozenset({str})
@@ -89,7 +89,7 @@ def to_update_columns(
             return checked
         rows: Sequence[Any] = [_new_tuple(TaskUpdate, row) for row in zip(*columns, strict=True)]
     else:
-        rows = _as_rows(updates)
+        rows = update_list(updates)
         row_columns = _row_columns(rows)
         checked = None if row_columns is None else _bulk_checked(row_columns, stamp)
         if checked is not None:
@@ -97,9 +97,15 @@ def to_update_columns(
     return _parsed_columns(rows, stamp)
 
 
-def _as_rows(updates: Any) -> list[Any]:
-    # A lone mapping or string is iterable too, but iterating it is never what was meant.
-    if isinstance(updates, (Mapping, str, bytes)) or not isinstance(updates, Iterable):
+def update_list(updates: Any) -> list[Any]:
+    """Return a batch of updates as a list; a lone update, mapping or string is refused.
+
+    Raises:
+        InvalidUpdateError: ``updates`` is not an iterable of updates (field ``updates``).
+    """
+    # A lone mapping, TaskUpdate or string is iterable too, but iterating it is
+    # never what was meant.
+    if isinstance(updates, (Mapping, TaskUpdate, str, bytes)) or not isinstance(updates, Iterable):
         raise InvalidUpdateError(
             f"updates must be an iterable of updates, got {type(updates).__name__}: {updates!r}",
             field="updates",
@@ -112,7 +118,8 @@ def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
     """Return the five columns as tuples of one length, or raise naming the bad column."""
     result = []
     for name, column in zip(_COLUMNS, columns, strict=True):
-        if isinstance(column, (Mapping, str, bytes)) or not isinstance(column, Iterable):
+        # A set or a mapping has no order of its own: its rows would pair up at random.
+        if isinstance(column, (str, bytes)) or not isinstance(column, Sequence):
             raise InvalidUpdateError(
                 f"UpdateColumns.{name} must be a sequence, got {type(column).__name__}: {column!r}",
                 field=name,

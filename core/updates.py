@@ -19,7 +19,7 @@ from core.task_update import (
     TaskUpdate,
     parse_update,
 )
-from core.update_columns import UpdateColumns, to_update_columns
+from core.update_columns import UpdateColumns, to_update_columns, update_list
 
 __all__ = [
     "OPTIONAL_UPDATE_KEYS",
@@ -69,8 +69,8 @@ def apply_task_updates(job: JobExecution, updates: TaskUpdates) -> JobExecution:
         StateError: the same error type the first bad update would raise on its
             own, with a message naming its index and task id; ``job`` is unchanged.
     """
-    if not isinstance(updates, UpdateColumns) and isinstance(updates, Iterable):
-        updates = list(updates)
+    if not isinstance(updates, UpdateColumns):
+        updates = update_list(updates)
     try:
         columns = to_update_columns(updates)
     except StateError as err:

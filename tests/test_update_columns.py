@@ -358,10 +358,6 @@ def test_batch_that_is_no_iterable_of_updates_is_rejected(batch: Any) -> None:
     assert str(info.value).startswith("updates must be an iterable")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a lone TaskUpdate is iterated as a tuple of fields: update[0] 'not a mapping'",
-)
 def test_lone_task_update_as_batch_is_rejected_as_not_a_batch() -> None:
     """A lone TaskUpdate passed as the batch raises naming field 'updates', like a lone mapping."""
     with pytest.raises(InvalidUpdateError) as info:
@@ -394,10 +390,6 @@ def test_update_columns_with_a_non_sequence_column_are_rejected(name: str, bad: 
     assert f"UpdateColumns.{name} must be a sequence" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an unordered column (a set) is accepted and its rows are silently re-paired",
-)
 def test_update_columns_with_an_unordered_column_are_rejected() -> None:
     """A set as a column has no row order, so it raises naming the column instead of re-pairing."""
     ids = [f"t{i}" for i in range(12)]
@@ -486,10 +478,6 @@ def test_malformed_update_after_valid_ones_is_reported(form: str) -> None:
     assert job == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/updates.py list()s the batch first, so a lone mapping is iterated as its keys",
-)
 def test_apply_lone_mapping_as_batch_is_rejected_as_not_a_batch() -> None:
     """apply_task_updates given a lone mapping raises naming 'updates' like to_update_columns."""
     with pytest.raises(InvalidUpdateError) as info:

@@ -15,6 +15,7 @@ from typing import Any, overload
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMap, PVector
 
+from core.errors import InvalidTaskError
 from core.task import TaskRecord
 
 __all__ = ["TaskTable", "empty_task_table", "task_table_from_records"]
@@ -87,14 +88,19 @@ class TaskTable(Mapping[str, TaskRecord]):
     def __repr__(self) -> str:
         return f"TaskTable({list(self.records)!r})"
 
-    def replaced(self, records_at: Mapping[int, TaskRecord]) -> TaskTable:
-        """Return the table with the records at these positions replaced (ids unchanged)."""
-        if not records_at:
-            return self
-        evolver = self.records.evolver()
-        for position, record in records_at.items():
-            evolver[position] = record
-        return TaskTable(self.positions, evolver.persistent())
+    def with_records(self, records: PVector[TaskRecord]) -> TaskTable:
+        """Return a table over new records for the same task ids, in the same positions.
+
+        Raises:
+            InvalidTaskError: ``records`` has a different length than the table.
+        """
+        if len(records) != len(self.records):
+            raise InvalidTaskError(
+                f"records must keep the table's {len(self.records)} tasks, got {len(records)}",
+                field="records",
+                value=len(records),
+            )
+        return TaskTable(self.positions, records)
 
     def appended(self, records: Iterable[TaskRecord]) -> TaskTable:
         """Return the table with new records after the existing ones (ids not checked)."""

@@ -97,10 +97,9 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
     """Apply validated columns in order; the one loop every update goes through."""
     table = job.tasks
     position_of = table.positions.get
-    records = table.records
-    # Records changed so far, by position, so a task updated twice in one
-    # batch sees its own earlier update; written to the table once, at the end.
-    changed: dict[int, TaskRecord] = {}
+    # Reads go through the evolver too, so a task updated twice in one batch
+    # sees its own earlier update; the job is untouched until the end.
+    records = table.records.evolver()
     # (round, old status, new status) of every change, counted once at the end.
     moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
@@ -115,7 +114,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
                 value=task_id,
             )
             raise _located(missing, index, task_id, in_batch)
-        task = changed.get(position) or records[position]
+        task = records[position]
         _, agent_name, input_data, current, result, error, started_at, done_at, round_no = task
         if status is current:
             # Pollers repeat the current status; the first timestamps must survive.
@@ -133,7 +132,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
             unfinished -= 1
             if unfinished == 0:
                 completed_at = at
-        changed[position] = _new_tuple(
+        records[position] = _new_tuple(
             TaskRecord,
             (
                 task_id,
@@ -152,7 +151,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
         return job
     status_counts, round_counts = _moved_counts(job, moves)
     return job._replace(
-        tasks=table.replaced(changed),
+        tasks=table.with_records(records.persistent()),
         status_counts=status_counts,
         round_counts=round_counts,
         completed_at=completed_at,

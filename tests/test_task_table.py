@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from core import TaskTable, add_tasks, apply_task_updates, new_job, new_task
+from core import InvalidTaskError, TaskTable, add_tasks, apply_task_updates, new_job, new_task
 from core.task_table import empty_task_table, task_table_from_records
 
 
@@ -47,14 +47,16 @@ def test_appended_keeps_old_table_and_positions() -> None:
     assert dict(bigger.positions) == {"a": 0, "b": 1, "c": 2}
 
 
-def test_replaced_swaps_records_and_shares_positions() -> None:
-    """Replacing records by position keeps ids, order and the positions map itself."""
+def test_with_records_swaps_records_and_shares_positions() -> None:
+    """New records for the same ids keep order and the positions map itself; others are refused."""
     table = _table(["a", "b"])
     new_b = table["b"]._replace(agent_name="other")
-    after = table.replaced({1: new_b})
+    after = table.with_records(table.records.set(1, new_b))
     assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
     assert after.positions is table.positions
-    assert table.replaced({}) is table
+    with pytest.raises(InvalidTaskError) as info:
+        table.with_records(table.records.append(new_task("c", "a")))
+    assert info.value.field == "records" and info.value.value == 3
 
 
 def test_equality_depends_on_records_and_order() -> None:

@@ -10,7 +10,7 @@ from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from core.errors import StateError, UnknownTaskError
-from core.job import JobExecution
+from core.job import STATUS_KEYS, JobExecution
 from core.status import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, TaskStatus, check_transition
 from core.task import TaskRecord
 from core.task_update import (
@@ -96,7 +96,6 @@ def _located(err: StateError, index: int, task_id: str, in_batch: bool) -> State
 def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool) -> JobExecution:
     """Apply validated columns in order; the one loop every update goes through."""
     table = job.tasks
-    position_of = table.positions.get
     # Reads go through the evolver too, so a task updated twice in one batch
     # sees its own earlier update; the job is untouched until the end.
     records = table.records.evolver()
@@ -105,8 +104,10 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
     rows = zip(*columns, strict=True)
-    for index, (task_id, status, new_result, new_error, at) in enumerate(rows):
-        position = position_of(task_id)
+    positions = table.positions_of(columns.task_ids)
+    for index, (position, (task_id, status, new_result, new_error, at)) in enumerate(
+        zip(positions, rows, strict=True)
+    ):
         if position is None:
             missing = UnknownTaskError(
                 f"job {job.job_id!r} has no task with task_id {task_id!r}",
@@ -164,7 +165,7 @@ def _moved_counts(
     """Return the job's status counts, overall and per round, after these status moves."""
     # A batch holds few distinct (round, from, to) moves: counting them once
     # in C is cheaper than four dict writes per update.
-    counts = dict(job.status_counts)
+    counts = _counts_dict(job.status_counts)
     rounds: dict[int, dict[str, int]] = {}
     for (round_no, old, new), times in Counter(moves).items():
         # A TaskStatus is a str equal to its value, so it indexes the str-keyed counts.
@@ -172,7 +173,12 @@ def _moved_counts(
         counts[new] += times
         per_round = rounds.get(round_no)
         if per_round is None:
-            per_round = rounds[round_no] = dict(job.round_counts[round_no])
+            per_round = rounds[round_no] = _counts_dict(job.round_counts[round_no])
         per_round[old] -= times
         per_round[new] += times
     return pmap(counts), job.round_counts.update({r: pmap(c) for r, c in rounds.items()})
+
+
+def _counts_dict(counts: PMap[str, int]) -> dict[str, int]:
+    # Four key lookups beat dict(counts), which walks the map in Python (~3x slower).
+    return {key: counts[key] for key in STATUS_KEYS}

@@ -44,16 +44,17 @@ def test_appended_keeps_old_table_and_positions() -> None:
     bigger = table.appended([new_task("b", "x"), new_task("c", "x")])
     assert list(table) == ["a"]
     assert list(bigger) == ["a", "b", "c"]
-    assert dict(bigger.positions) == {"a": 0, "b": 1, "c": 2}
+    assert bigger.positions_of(["a", "b", "c", "z"]) == [0, 1, 2, None]
+    assert table.position("b") is None and "b" not in table
 
 
-def test_with_records_swaps_records_and_shares_positions() -> None:
-    """New records for the same ids keep order and the positions map itself; others are refused."""
+def test_with_records_swaps_records_and_keeps_positions() -> None:
+    """New records for the same ids keep order and positions; a different length is refused."""
     table = _table(["a", "b"])
     new_b = table["b"]._replace(agent_name="other")
     after = table.with_records(table.records.set(1, new_b))
     assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
-    assert after.positions is table.positions
+    assert after.positions_of(["a", "b"]) == [0, 1]
     with pytest.raises(InvalidTaskError) as info:
         table.with_records(table.records.append(new_task("c", "a")))
     assert info.value.field == "records" and info.value.value == 3
@@ -81,16 +82,47 @@ def test_table_pickles_to_an_equal_table() -> None:
     """A table on its own survives pickling with order and positions intact."""
     table = _table(["z", "y"])
     clone = pickle.loads(pickle.dumps(table))
-    assert clone == table and dict(clone.positions) == {"z": 0, "y": 1}
+    assert clone == table and clone.positions_of(["z", "y"]) == [0, 1]
     assert pickle.loads(pickle.dumps(empty_task_table())) == empty_task_table()
 
 
 def test_update_changes_only_the_updated_record() -> None:
-    """An applied update replaces one record in place and leaves the ids' positions shared."""
+    """An applied update replaces one record in place and leaves every id's position."""
     job = add_tasks(new_job("j", "d"), [{"task_id": f"t{i}", "agent_name": "a"} for i in range(5)])
     after = apply_task_updates(job, [{"task_id": "t3", "status": "running", "at": 1.0}])
-    assert after.tasks.positions is job.tasks.positions
+    assert after.tasks.positions_of(list(job.tasks)) == list(range(5))
     assert [r.task_id for r in after.tasks.values()] == [f"t{i}" for i in range(5)]
     changed = [k for k in job.tasks if job.tasks[k] != after.tasks[k]]
     assert changed == ["t3"]
     assert after.task_order == job.task_order == tuple(f"t{i}" for i in range(5))
+
+
+def test_index_grows_and_branches_stay_independent() -> None:
+    """Appending one task at a time past many index doublings keeps every branch's lookups exact."""
+    table = empty_task_table()
+    versions = [table]
+    for i in range(1500):
+        table = table.appended([new_task(f"t{i}", "a")])
+        versions.append(table)
+    assert table.positions_of([f"t{i}" for i in range(1500)]) == list(range(1500))
+    # Every older version still sees exactly its own tasks.
+    for size in (0, 1, 7, 256, 257, 1000):
+        old = versions[size]
+        assert len(old) == size
+        assert [old.position(f"t{i}") for i in range(size + 2)] == [*range(size), None, None]
+    # Two branches from one version give the same new id different positions.
+    base = versions[10]
+    left = base.appended([new_task("x", "a")])
+    right = base.appended([new_task("y", "a"), new_task("x", "a")])
+    assert (left.position("x"), right.position("x"), base.position("x")) == (10, 11, None)
+    assert left.position("y") is None and right.position("y") == 10
+
+
+def test_unknown_ids_of_any_type_are_absent() -> None:
+    """Lookups of ids that are not in the table, of any hashable type, find nothing."""
+    table = _table([f"t{i}" for i in range(40)])
+    for missing in ("t40", "", 0, None, ("t1",), 1.5):
+        assert missing not in table
+        assert table.get(missing) is None  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        table["t40"]

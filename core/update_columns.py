@@ -27,6 +27,7 @@ __all__ = ["UpdateColumns", "to_update_columns", "update_list"]
 _NONE = type(None)
 _ID_TYPES = frozenset({str})
 _STATUS_TYPES = frozenset({str, TaskStatus})
+_MEMBER_ONLY = frozenset({TaskStatus})
 _ERROR_TYPES = frozenset({str, _NONE})
 _PLAIN_RESULT_TYPES = frozenset({str, _NONE})
 _AT_TYPES = frozenset({float, int, _NONE})
@@ -169,10 +170,15 @@ def _bulk_checked(
     task_ids, statuses, results, errors, ats = columns
     if not _ID_TYPES.issuperset(map(type, task_ids)) or "" in task_ids:
         return None
-    if not _STATUS_TYPES.issuperset(map(type, statuses)):
-        return None
-    parsed_statuses = tuple(map(STATUS_BY_VALUE.get, statuses))
-    if None in parsed_statuses:
+    status_types = set(map(type, statuses))
+    if status_types <= _MEMBER_ONLY:
+        # Already TaskStatus members (columns this module built): every member is valid.
+        parsed_statuses = statuses
+    elif _STATUS_TYPES.issuperset(status_types):
+        parsed_statuses = tuple(map(STATUS_BY_VALUE.get, statuses))
+        if None in parsed_statuses:
+            return None
+    else:
         return None
     if not _ERROR_TYPES.issuperset(map(type, errors)):
         return None

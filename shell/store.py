@@ -315,11 +315,13 @@ class StateStore:
         """Apply a batch of task updates in one actor call, in order, all or none.
 
         Updates are validated here first, and those without ``at`` are stamped
-        with this process's ``time.time()``, when the status was observed.
+        with this process's ``time.time()``, when the status was observed. The
+        batch travels as `core.updates.UpdateColumns`, and the actor checks it again.
 
         Args:
             job_id: The job.
-            updates: ``{"task_id", "status", optional "result", "error", "at"}`` or `TaskUpdate`s.
+            updates: ``{"task_id", "status", optional "result", "error", "at"}`` mappings,
+                `TaskUpdate`s, or an `UpdateColumns`.
 
         Returns:
             The job's version after the call (unchanged when every update was a no-op).

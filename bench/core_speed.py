@@ -111,9 +111,10 @@ def run(quick: bool) -> list[Section]:
         key="core_speed",
         title="Core reducers on a 100,000-task job",
         intro=(
-            "Pure `core` functions, no Ray. One update must not copy the task map "
-            "(O(log n)); a batch uses an evolver; the summary reads counts the reducers "
-            "keep current, so it costs the same at any job size."
+            "Pure `core` functions, no Ray. One update must not copy the job's tasks "
+            "(it replaces one record in a persistent vector, O(log n)); a batch writes "
+            "through one evolver; the summary reads counts the reducers keep current, so it "
+            "costs the same at any job size."
         ),
         headers=["operation", "median", "target"],
         rows=[
@@ -135,10 +136,11 @@ def run(quick: bool) -> list[Section]:
             "`pickle.dumps` + `pickle.loads` (protocol 5) of the same 10,000 completed tasks "
             "in three representations, measured before the 100,000-task job above is built "
             "(the plain dict and `JobExecution` timed alternately). "
-            "`JobExecution` ships its tasks column by column and rebuilds the persistent map "
-            "on load; a pmap of nested pmaps is what a naive pyrsistent model would pay. "
-            "A plain dict of atomic values is never tracked by the garbage collector, while "
-            "the rebuilt records and map are, so `JobExecution` pauses the collector while "
+            "`JobExecution` ships its tasks column by column and rebuilds its `TaskTable` "
+            "(a vector of records and a dict-shard index) on load; a pmap of nested pmaps "
+            "is what a naive pyrsistent model would pay. A plain dict of atomic values is "
+            "never tracked by the garbage collector, while the rebuilt records are, so "
+            "`JobExecution` pauses the collector while "
             "it encodes and rebuilds (otherwise collections cost 2-3.5x here, more the "
             "bigger the live heap)."
         ),

@@ -425,56 +425,57 @@ BATCH_FORMS = {
 }
 
 
+# (batch, error type the first bad update raises, its index): whichever fails
+# first in order wins, whether it is malformed or only fails when applied.
+FIRST_FAILURE_CASES = {
+    "unknown task before malformed": (
+        [
+            {"task_id": "t0", "status": "running", "at": 1},
+            {"task_id": "ghost", "status": "running"},
+            {"task_id": "t1", "status": "completed"},
+            {"task_id": "t2", "status": "done"},
+        ],
+        UnknownTaskError,
+        1,
+    ),
+    "forbidden move before malformed": (
+        [
+            {"task_id": "t0", "status": "completed", "at": 1},
+            {"task_id": "t1", "status": "running"},
+            {"task_id": "t0", "status": "running"},
+            {"task_id": "t2", "status": "running", "at": math.nan},
+        ],
+        InvalidTransitionError,
+        2,
+    ),
+    "malformed after valid ones": (
+        [
+            {"task_id": "t0", "status": "running", "at": 1},
+            {"task_id": "t1", "status": "failed", "error": "x"},
+            {"task_id": "t0", "status": "completed"},
+            {"task_id": "t2", "status": "done"},
+        ],
+        InvalidUpdateError,
+        3,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIRST_FAILURE_CASES))
 @pytest.mark.parametrize("form", sorted(BATCH_FORMS))
-def test_earlier_unknown_task_beats_later_malformed_update(form: str) -> None:
-    """Update 1 naming an unknown task wins over a malformed update 3; the job is unchanged."""
+def test_first_failing_update_in_order_is_reported(form: str, case: str) -> None:
+    """The first update that fails, malformed or not, names the error; the job is unchanged."""
+    dicts, error, index = FIRST_FAILURE_CASES[case]
     job = job_with()
     before = pickle.loads(pickle.dumps(job))
-    dicts = [
-        {"task_id": "t0", "status": "running", "at": 1},
-        {"task_id": "ghost", "status": "running"},
-        {"task_id": "t1", "status": "completed"},
-        {"task_id": "t2", "status": "done"},
-    ]
-    with pytest.raises(UnknownTaskError) as info:
+    with pytest.raises(error) as info:
         apply_task_updates(job, BATCH_FORMS[form](dicts))
-    assert info.value.index == 1
-    assert info.value.field == "task_id"
-    assert str(info.value).startswith("update[1] (task_id='ghost'): ")
-    assert job == before
-
-
-@pytest.mark.parametrize("form", sorted(BATCH_FORMS))
-def test_earlier_forbidden_move_beats_later_malformed_update(form: str) -> None:
-    """A forbidden transition at 2 wins over a malformed update 3; the job is unchanged."""
-    job = job_with()
-    before = pickle.loads(pickle.dumps(job))
-    dicts = [
-        {"task_id": "t0", "status": "completed", "at": 1},
-        {"task_id": "t1", "status": "running"},
-        {"task_id": "t0", "status": "running"},
-        {"task_id": "t2", "status": "running", "at": math.nan},
-    ]
-    with pytest.raises(InvalidTransitionError) as info:
-        apply_task_updates(job, BATCH_FORMS[form](dicts))
-    assert info.value.index == 2
-    assert job == before
-
-
-@pytest.mark.parametrize("form", sorted(BATCH_FORMS))
-def test_malformed_update_after_valid_ones_is_reported(form: str) -> None:
-    """When only update 3 is bad, apply_task_updates raises InvalidUpdateError at index 3."""
-    job = job_with()
-    before = pickle.loads(pickle.dumps(job))
-    dicts = [
-        {"task_id": "t0", "status": "running", "at": 1},
-        {"task_id": "t1", "status": "failed", "error": "x"},
-        {"task_id": "t0", "status": "completed"},
-        {"task_id": "t2", "status": "done"},
-    ]
-    with pytest.raises(InvalidUpdateError) as info:
-        apply_task_updates(job, BATCH_FORMS[form](dicts))
-    check_located(info.value, 3, dicts[3], "status")
+    assert type(info.value) is error
+    assert info.value.index == index
+    task_id = dicts[index]["task_id"]
+    assert str(info.value).startswith(f"update[{index}] (task_id={task_id!r}): ")
+    if error is InvalidUpdateError:
+        check_located(info.value, index, dicts[index], "status")
     assert job == before
 
 

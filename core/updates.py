@@ -103,11 +103,9 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
     moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
-    rows = zip(*columns, strict=True)
     positions = table.positions_of(columns.task_ids)
-    for index, (position, (task_id, status, new_result, new_error, at)) in enumerate(
-        zip(positions, rows, strict=True)
-    ):
+    rows = zip(positions, *columns, strict=True)
+    for index, (position, task_id, status, new_result, new_error, at) in enumerate(rows):
         if position is None:
             missing = UnknownTaskError(
                 f"job {job.job_id!r} has no task with task_id {task_id!r}",

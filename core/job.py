@@ -94,7 +94,7 @@ def _collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector while a job is encoded or rebuilt.
 
     Why: a plain dict of atomic values is never tracked by the collector, but
-    the rebuilt records, frozen inputs and index shards are, so a 10,000-task
+    the rebuilt records and frozen inputs are, so a 10,000-task
     rebuild triggers dozens of collections whose cost grows with the caller's
     whole heap (measured: 1.5x a plain dict paused, 2-3.5x not, and ~5x at
     100,000 tasks). What is built is acyclic, so nothing is leaked by not

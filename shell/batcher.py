@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import ray
@@ -135,20 +136,14 @@ class StateBatcher:
             raise InvalidArgumentError(
                 "job_id is required to flush into a store", field="job_id", value=None
             )
-        with self._task_flush:
-            with self._lock:
-                updates = list(self._batch.task_updates)
-                generation = self._generation
-            if not updates:
-                return None if store else target
-            if store:
-                result = target.update_tasks(job_id, updates)
-            else:
-                result = StateManager.batch_update_tasks(target, updates)
-            with self._lock:
-                if generation == self._generation:
-                    self._batch = drop_task_updates(self._batch, len(updates))
-            return result
+        send = (
+            partial(target.update_tasks, job_id)
+            if store
+            else partial(StateManager.batch_update_tasks, target)
+        )
+        return self._flush(
+            self._task_flush, "task_updates", send, drop_task_updates, None if store else target
+        )
 
     def flush_budget_updates(self, target: Any) -> Any:
         """Apply every queued cost record, in the order added, in one Ray round trip.
@@ -168,19 +163,34 @@ class StateBatcher:
         """
         _check_target(target, "record_costs")
         store = _is_store(target)
-        with self._cost_flush:
+        send = target.record_costs if store else partial(BudgetManager.batch_record_costs, target)
+        return self._flush(
+            self._cost_flush, "cost_records", send, drop_cost_records, None if store else target
+        )
+
+    def _flush(
+        self,
+        flush_lock: threading.Lock,
+        kind: str,
+        send: Callable[[list[Any]], Any],
+        drop: Callable[[PendingBatch, int], PendingBatch],
+        nothing_queued: Any,
+    ) -> Any:
+        """Send a snapshot of the queued items of one kind; on success drop exactly those.
+
+        Returns:
+            What ``send`` returned, or ``nothing_queued`` (and no call) when none is queued.
+        """
+        with flush_lock:
             with self._lock:
-                records = list(self._batch.cost_records)
+                items = list(getattr(self._batch, kind))
                 generation = self._generation
-            if not records:
-                return None if store else target
-            if store:
-                result = target.record_costs(records)
-            else:
-                result = BudgetManager.batch_record_costs(target, records)
+            if not items:
+                return nothing_queued
+            result = send(items)
             with self._lock:
                 if generation == self._generation:
-                    self._batch = drop_cost_records(self._batch, len(records))
+                    self._batch = drop(self._batch, len(items))
             return result
 
     def pending(self) -> PendingBatch:

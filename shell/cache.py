@@ -8,7 +8,6 @@ the object store (a cached key holds its ref). Built on cachetools'
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from shell.inputs import check_seconds
 from shell.ray_ops import InvalidArgumentError, check_ref, check_refs, count_cache, ray_get
 
 __all__ = ["StateCache"]
@@ -61,15 +61,7 @@ class StateCache:
         maxsize: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if (
-            isinstance(ttl, bool)
-            or not isinstance(ttl, (int, float))
-            or not math.isfinite(ttl)
-            or ttl <= 0
-        ):
-            raise InvalidArgumentError(
-                f"ttl must be finite seconds > 0, got {ttl!r}", field="ttl", value=ttl
-            )
+        check_seconds(ttl, "ttl")
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
             raise InvalidArgumentError(
                 f"maxsize must be an int >= 1, got {maxsize!r}", field="maxsize", value=maxsize

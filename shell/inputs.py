@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,7 +10,7 @@ from core.errors import StateError
 from core.updates import UpdateColumns, to_update_columns
 from shell.ray_ops import InvalidArgumentError
 
-__all__ = ["as_batch", "stamp_task_updates"]
+__all__ = ["as_batch", "check_seconds", "stamp_task_updates"]
 
 
 def as_batch(
@@ -47,6 +48,27 @@ def as_batch(
                 index=index,
             )
     return items
+
+
+def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None:
+    """Return a duration as float seconds: finite and > 0 (or None when ``none_ok``).
+
+    Raises:
+        InvalidArgumentError: naming ``field`` and the value.
+    """
+    if value is None and none_ok:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        allowed = " or None" if none_ok else ""
+        raise InvalidArgumentError(
+            f"{field} must be finite seconds > 0{allowed}, got {value!r}", field=field, value=value
+        )
+    return float(value)
 
 
 def stamp_task_updates(

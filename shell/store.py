@@ -11,7 +11,6 @@ in the actor arrives as its own type; a store that is gone raises
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -25,7 +24,7 @@ from core.job import JobExecution
 from core.money import to_money
 from core.task import TaskRecord
 from core.updates import TaskUpdates
-from shell.inputs import as_batch, stamp_task_updates
+from shell.inputs import as_batch, check_seconds, stamp_task_updates
 from shell.ray_ops import InvalidArgumentError, ray_get, translate_ray_error
 from shell.store_actor import PROTOCOL, DuplicateJobError, StoreCore, UnknownJobError
 
@@ -59,23 +58,6 @@ def _check_name(value: Any, field: str) -> str:
             f"{field} must be a non-empty str, got {value!r}", field=field, value=value
         )
     return value
-
-
-def _check_timeout(value: Any) -> float | None:
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidArgumentError(
-            f"timeout must be finite seconds > 0 or None, got {value!r}",
-            field="timeout",
-            value=value,
-        )
-    return float(value)
 
 
 class StateStore:
@@ -139,7 +121,7 @@ class StateStore:
             raise InvalidArgumentError(
                 "a detached store needs a name, got name=None", field="name", value=None
             )
-        timeout = _check_timeout(timeout)
+        timeout = check_seconds(timeout, "timeout", none_ok=True)
         options = dict(_ACTOR_OPTIONS)
         if name is not None:
             options["name"] = name
@@ -178,7 +160,7 @@ class StateStore:
         """
         name = _check_name(name, "name")
         namespace = None if namespace is None else _check_name(namespace, "namespace")
-        timeout = _check_timeout(timeout)
+        timeout = check_seconds(timeout, "timeout", none_ok=True)
         try:
             actor = ray.get_actor(name, namespace=namespace)
         except ValueError as err:

@@ -9,12 +9,13 @@ untrusted input (config blocks, cost records) into those records or raise a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from pyrsistent.typing import PMap, PVector
 
+from core.batch_args import item_list
 from core.errors import BudgetError
 from core.money import ZERO, to_money
 from core.timestamps import epoch_seconds
@@ -172,11 +173,9 @@ def check_keys(
             )
 
 
-def check_iterable(value: Any, field: str) -> Iterable[Any]:
-    """Return a batch argument; a lone mapping or string is refused rather than iterated."""
-    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise budget_error(field, value, "an iterable of mappings")
-    return value
+def check_iterable(value: Any, field: str) -> list[Any]:
+    """Return a batch argument as a list; a lone mapping or string is refused, not iterated."""
+    return item_list(value, field, BudgetError, "mappings")
 
 
 def new_price_policy(drift_threshold: Any = "0.10", window: Any = 5) -> PricePolicy:

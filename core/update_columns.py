@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
+from core.batch_args import item_list
 from core.errors import InvalidUpdateError, StateError
 from core.frozen import freeze
 from core.status import STATUS_BY_VALUE, TaskStatus
@@ -104,15 +105,7 @@ def update_list(updates: Any) -> list[Any]:
     Raises:
         InvalidUpdateError: ``updates`` is not an iterable of updates (field ``updates``).
     """
-    # A lone mapping, TaskUpdate or string is iterable too, but iterating it is
-    # never what was meant.
-    if isinstance(updates, (Mapping, TaskUpdate, str, bytes)) or not isinstance(updates, Iterable):
-        raise InvalidUpdateError(
-            f"updates must be an iterable of updates, got {type(updates).__name__}: {updates!r}",
-            field="updates",
-            value=updates,
-        )
-    return list(updates)
+    return item_list(updates, "updates", InvalidUpdateError, "updates", lone=(TaskUpdate,))
 
 
 def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
+from core.batch_args import item_list
 from core.errors import StateError
 from core.updates import UpdateColumns, to_update_columns
 from shell.ray_ops import InvalidArgumentError
@@ -31,14 +32,7 @@ def as_batch(
         StateError: of type ``error``, naming ``field`` and the value (and the
             index of the first item that is not a mapping).
     """
-    # A lone mapping or string is iterable too, but iterating it is never what was meant.
-    if isinstance(value, (Mapping, str, bytes)) or not isinstance(value, Iterable):
-        raise error(
-            f"{field} must be an iterable of items, got {type(value).__name__}: {value!r}",
-            field=field,
-            value=value,
-        )
-    items = list(value)
+    items = item_list(value, field, error)
     for index, item in enumerate(items if mappings else ()):
         if not isinstance(item, Mapping):
             raise error(

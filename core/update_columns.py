@@ -34,8 +34,6 @@ _PLAIN_RESULT_TYPES = frozenset({str, _NONE})
 _AT_TYPES = frozenset({float, int, _NONE})
 _FLOAT_ONLY = frozenset({float})
 _NONE_ONLY = frozenset({_NONE})
-_COLUMNS = ("task_ids", "statuses", "results", "errors", "ats")
-_KEYS = ("task_id", "status", "result", "error", "at")
 _new_tuple = tuple.__new__
 
 
@@ -89,7 +87,7 @@ def to_update_columns(
         checked = _bulk_checked(columns, stamp)
         if checked is not None:
             return checked
-        rows: Sequence[Any] = [_new_tuple(TaskUpdate, row) for row in zip(*columns, strict=True)]
+        rows: Sequence[Any] = _new_tuple(UpdateColumns, columns).task_updates()
     else:
         rows = update_list(updates)
         row_columns = _row_columns(rows)
@@ -111,7 +109,7 @@ def update_list(updates: Any) -> list[Any]:
 def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
     """Return the five columns as tuples of one length, or raise naming the bad column."""
     result = []
-    for name, column in zip(_COLUMNS, columns, strict=True):
+    for name, column in zip(UpdateColumns._fields, columns, strict=True):
         # A set or a mapping has no order of its own: its rows would pair up at random.
         if isinstance(column, (str, bytes)) or not isinstance(column, Sequence):
             raise InvalidUpdateError(
@@ -120,7 +118,7 @@ def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
                 value=column,
             )
         result.append(tuple(column))
-    sizes = {name: len(column) for name, column in zip(_COLUMNS, result, strict=True)}
+    sizes = {name: len(column) for name, column in zip(UpdateColumns._fields, result, strict=True)}
     if len(set(sizes.values())) > 1:
         raise InvalidUpdateError(
             f"UpdateColumns columns must be equally long, got lengths {sizes}",
@@ -137,7 +135,7 @@ def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
         The five raw columns, or None for any other batch (parsed item by item).
     """
     if not rows:
-        return ((),) * len(_COLUMNS)
+        return ((),) * len(UpdateColumns._fields)
     kind = type(rows[0])
     if len(set(map(type, rows))) != 1 or kind not in (dict, TaskUpdate):
         return None
@@ -148,7 +146,7 @@ def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
     # A missing key reads as None, which the bulk checks refuse for task_id and
     # status: the item-by-item parse then names it.
     count = len(rows)
-    return tuple(tuple(map(dict.get, rows, repeat(key, count))) for key in _KEYS)
+    return tuple(tuple(map(dict.get, rows, repeat(key, count))) for key in TaskUpdate._fields)
 
 
 def _bulk_checked(
@@ -215,7 +213,7 @@ def _parsed_columns(rows: Sequence[Any], stamp: float | None) -> UpdateColumns:
                 ident = raw.task_id
             raise err.in_batch(index, ident) from err
     if not parsed:
-        return _new_tuple(UpdateColumns, ((),) * len(_COLUMNS))
+        return _new_tuple(UpdateColumns, ((),) * len(UpdateColumns._fields))
     task_ids, statuses, results, errors, ats = zip(*parsed, strict=True)
     if stamp is not None:
         ats = tuple(stamp if at is None else at for at in ats)

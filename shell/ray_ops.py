@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import ray
 from ray import exceptions as ray_exceptions
@@ -26,6 +26,7 @@ __all__ = [
     "check_refs",
     "count_cache",
     "describe_ref",
+    "raise_translated",
     "ray_get",
     "ray_op_counts",
     "ray_put",
@@ -239,6 +240,17 @@ def translate_ray_error(err: BaseException, what: str) -> BaseException:
     return err
 
 
+def raise_translated(err: BaseException, what: str) -> NoReturn:
+    """Raise what `translate_ray_error` makes of ``err`` (``err`` itself, unchanged, if nothing).
+
+    Call it from the ``except`` block that caught ``err``.
+    """
+    translated = translate_ray_error(err, what)
+    if translated is err:
+        raise err
+    raise translated from err
+
+
 def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     """``ray.get`` one ref or a list of refs in one call, counted and translated.
 
@@ -269,11 +281,7 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     try:
         return ray.get(targets, timeout=timeout)
     except Exception as err:
-        what = describe_ref(refs) if not many else f"one of {len(refs)} refs"
-        translated = translate_ray_error(err, what)
-        if translated is err:
-            raise
-        raise translated from err
+        raise_translated(err, describe_ref(refs) if not many else f"one of {len(refs)} refs")
 
 
 def ray_put(value: Any) -> ray.ObjectRef[Any]:
@@ -292,7 +300,4 @@ def ray_put(value: Any) -> ray.ObjectRef[Any]:
     try:
         return ray.put(value)
     except Exception as err:
-        translated = translate_ray_error(err, f"ray.put of a {type(value).__name__}")
-        if translated is err:
-            raise
-        raise translated from err
+        raise_translated(err, f"ray.put of a {type(value).__name__}")

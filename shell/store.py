@@ -25,7 +25,7 @@ from core.money import to_money
 from core.task import TaskRecord
 from core.updates import TaskUpdates
 from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import InvalidArgumentError, ray_get, translate_ray_error
+from shell.ray_ops import InvalidArgumentError, raise_translated, ray_get, translate_ray_error
 from shell.store_actor import PROTOCOL, DuplicateJobError, StoreCore, UnknownJobError
 
 __all__ = [
@@ -241,10 +241,7 @@ class StateStore:
         except StateError:
             raise
         except Exception as err:
-            translated = translate_ray_error(err, self._describe())
-            if translated is err:
-                raise
-            raise translated from err
+            raise_translated(err, self._describe())
 
     def create_job(self, description: str, job_id: str | None = None) -> str:
         """Create an empty job in the store.

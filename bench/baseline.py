@@ -39,7 +39,7 @@ def _put(value: Any) -> Any:
 
 
 def plain_job(job_id: str, n_tasks: int, input_data: Any = None) -> dict[str, Any]:
-    """Return a job as a plain dict with the same fields as `core.job.JobExecution`."""
+    """Return a job as a plain dict with the same fields as `core.jobs.job.JobExecution`."""
     tasks = {
         f"t{i}": {
             "task_id": f"t{i}",

@@ -11,7 +11,7 @@ from pyrsistent import freeze
 
 from bench.report import Section, interleaved_medians, median_seconds, ratio
 from core import JobExecution, add_tasks, apply_task_update, apply_task_updates, new_job, thaw
-from core.job_summary import summarize_job
+from core.jobs.summary import summarize_job
 
 __all__ = ["run"]
 

@@ -22,7 +22,7 @@ from bench.baseline import (
 )
 from bench.core_speed import plain_dict_of
 from bench.report import Section, interleaved_medians, median_seconds, ratio
-from core.budget import new_budget, record_costs
+from core.budget.reducers import new_budget, record_costs
 from shell import StateManager, ray_op_counts, reset_ray_op_counts
 from shell.managers import default_cache
 from shell.ray_ops import ray_get, ray_put

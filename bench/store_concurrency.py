@@ -20,8 +20,8 @@ from typing import Any
 import ray
 
 from bench.report import Section, median_seconds, ratio
-from core.job import add_tasks, new_job
-from core.updates import apply_task_updates, to_update_columns
+from core.jobs.job import add_tasks, new_job
+from core.jobs.reducers import apply_task_updates, to_update_columns
 from shell.managers import BudgetManager, StateManager
 from shell.store import StateStore
 

@@ -15,7 +15,9 @@ from core.batching import (
     drop_task_updates,
     empty_batch,
 )
-from core.budget import (
+from core.budget.calculator import BudgetCalculator
+from core.budget.money import to_money, to_optional_money
+from core.budget.reducers import (
     AgentBudget,
     BudgetState,
     CostRecord,
@@ -31,8 +33,7 @@ from core.budget import (
     reserve,
     total_remaining,
 )
-from core.budget_summary import summarize_budget
-from core.calculator import BudgetCalculator
+from core.budget.summary import summarize_budget
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
@@ -40,17 +41,19 @@ from core.errors import (
     InvalidTransitionError,
     InvalidUpdateError,
     StateError,
-    StateUnavailable,
     UnknownTaskError,
 )
 from core.frozen import FrozenDict, freeze, thaw
-from core.job import JobExecution, add_task, add_tasks, is_job_complete, new_job, tasks_in_order
-from core.job_summary import job_failures, job_results, summarize_job
-from core.money import to_money, to_optional_money
-from core.status import TaskStatus
-from core.task import TaskRecord, new_task
-from core.task_table import TaskTable
-from core.updates import (
+from core.jobs._table import TaskTable
+from core.jobs.job import (
+    JobExecution,
+    add_task,
+    add_tasks,
+    is_job_complete,
+    new_job,
+    tasks_in_order,
+)
+from core.jobs.reducers import (
     TaskUpdate,
     TaskUpdates,
     UpdateColumns,
@@ -59,6 +62,9 @@ from core.updates import (
     parse_update,
     to_update_columns,
 )
+from core.jobs.status import TaskStatus
+from core.jobs.summary import job_failures, job_results, summarize_job
+from core.jobs.task import TaskRecord, new_task
 
 __all__ = [
     "AgentBudget",
@@ -77,7 +83,6 @@ __all__ = [
     "Reservation",
     "ReservationDecision",
     "StateError",
-    "StateUnavailable",
     "TaskRecord",
     "TaskStatus",
     "TaskTable",

@@ -13,10 +13,10 @@ from typing import Any, NamedTuple
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
-from core.budget import BudgetState, parse_cost_record, record_costs
+from core.budget.reducers import BudgetState, parse_cost_record, record_costs
 from core.frozen import FrozenDict
-from core.job import JobExecution
-from core.updates import TaskUpdate, apply_task_updates, parse_update
+from core.jobs.job import JobExecution
+from core.jobs.reducers import TaskUpdate, apply_task_updates, parse_update
 
 __all__ = [
     "PendingBatch",

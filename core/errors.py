@@ -1,10 +1,16 @@
-"""The library's errors: one root, `StateError`, a `ValueError`.
+"""The library's errors: one root, `StateError`; errors about bad input are also `ValueError`s.
 
 Every error carries the offending ``field`` and ``value`` (and, inside a
 batch, the ``index`` of the first bad item) both as attributes and in its
 message, so a caller can log it or act on it without parsing text.
 Errors pickle with their attributes, so they cross Ray process boundaries
 as the same type.
+
+Each subtype also subclasses the builtin that matches its meaning (as attrs
+and Hypothesis do), so ``except ValueError`` keeps catching bad input while
+``except StateError`` catches everything the library raises. Errors about
+reaching a store (`shell.StateUnavailable`, a `ConnectionError`) are declared
+in the shell, the only place that can lose a connection.
 """
 
 from __future__ import annotations
@@ -18,14 +24,13 @@ __all__ = [
     "InvalidTransitionError",
     "InvalidUpdateError",
     "StateError",
-    "StateUnavailable",
     "UnknownTaskError",
 ]
 
 _MISSING: Any = object()
 
 
-class StateError(ValueError):
+class StateError(Exception):
     """Root of every eap-state error.
 
     Args:
@@ -82,29 +87,25 @@ class StateError(ValueError):
         return err
 
 
-class InvalidUpdateError(StateError):
+class InvalidUpdateError(StateError, ValueError):
     """An update is malformed: an unknown key, a missing key or a wrong type."""
 
 
-class InvalidTaskError(StateError):
+class InvalidTaskError(StateError, ValueError):
     """A task definition is malformed: an empty id, a bad round or a wrong type."""
 
 
-class UnknownTaskError(StateError):
+class UnknownTaskError(StateError, ValueError):
     """An update names a task the job does not have."""
 
 
-class DuplicateTaskError(StateError):
+class DuplicateTaskError(StateError, ValueError):
     """A task id is added to a job that already holds it."""
 
 
-class InvalidTransitionError(StateError):
+class InvalidTransitionError(StateError, ValueError):
     """A status change the task lifecycle does not allow (e.g. completed -> running)."""
 
 
-class BudgetError(StateError):
+class BudgetError(StateError, ValueError):
     """A budget input or operation is invalid: a bad amount, a conflicting cost record."""
-
-
-class StateUnavailable(StateError):
-    """The state cannot be reached: its object or its owning actor is gone, or a call timed out."""

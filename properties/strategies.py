@@ -28,7 +28,7 @@ from hypothesis import event
 from hypothesis import strategies as st
 
 from core import StateError, TaskStatus, TaskUpdate, add_tasks, apply_task_update, new_job
-from core.budget import (
+from core.budget.reducers import (
     BudgetError,
     BudgetState,
     new_budget,
@@ -36,7 +36,7 @@ from core.budget import (
     release_reservation,
     reserve,
 )
-from core.job import JobExecution
+from core.jobs.job import JobExecution
 
 __all__ = [
     "AGENT_NAMES",

@@ -2,10 +2,11 @@
 
 ``from shell import StateManager, BudgetManager, StateCache, StateBatcher, StateStore``.
 Every error raised here is a `core.errors.StateError`; Ray failures arrive
-as `StateUnavailable`.
+as `StateUnavailable` (also a `ConnectionError`), bad arguments as errors that
+are also `ValueError`s.
 """
 
-from core.calculator import BudgetCalculator
+from core.budget.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
@@ -13,20 +14,25 @@ from core.errors import (
     InvalidTransitionError,
     InvalidUpdateError,
     StateError,
-    StateUnavailable,
     UnknownTaskError,
 )
 from shell.batcher import StateBatcher
 from shell.cache import StateCache
+from shell.errors import (
+    DuplicateJobError,
+    InvalidArgumentError,
+    StateUnavailable,
+    StoreExistsError,
+    UnknownJobError,
+)
 from shell.managers import BudgetManager, StateManager
 from shell.ray_ops import (
-    InvalidArgumentError,
     ray_op_counts,
     reset_ray_op_counts,
     translate_ray_error,
     unwrap_ray_error,
 )
-from shell.store import DuplicateJobError, StateStore, StoreExistsError, UnknownJobError
+from shell.store import StateStore
 
 __all__ = [
     "BudgetCalculator",

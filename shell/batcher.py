@@ -25,8 +25,8 @@ from core.batching import (
     drop_task_updates,
     empty_batch,
 )
+from shell.errors import InvalidArgumentError
 from shell.managers import BudgetManager, StateManager
-from shell.ray_ops import InvalidArgumentError
 
 __all__ = ["StateBatcher"]
 

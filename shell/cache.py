@@ -15,8 +15,9 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from shell.errors import InvalidArgumentError
 from shell.inputs import check_seconds
-from shell.ray_ops import InvalidArgumentError, check_ref, check_refs, count_cache, ray_get
+from shell.ray_ops import check_ref, check_refs, count_cache, ray_get
 
 __all__ = ["StateCache"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from core.batch_args import item_list
 from core.errors import StateError
-from core.updates import UpdateColumns, to_update_columns
-from shell.ray_ops import InvalidArgumentError
+from core.jobs.reducers import UpdateColumns, to_update_columns
+from shell.errors import InvalidArgumentError
 
 __all__ = ["as_batch", "check_seconds", "stamp_task_updates"]
 
@@ -70,11 +70,11 @@ def stamp_task_updates(
 ) -> UpdateColumns:
     """Validate a batch of task updates with the core and stamp ``at`` on those without one.
 
-    They leave as `core.updates.UpdateColumns`: validated in bulk, and five
+    They leave as `core.jobs.reducers.UpdateColumns`: validated in bulk, and five
     tuples are cheaper to pickle than a dict per update.
 
     Args:
-        updates: A batch of mappings or `core.updates.TaskUpdate`s, or an `UpdateColumns`.
+        updates: A batch of mappings or `core.jobs.reducers.TaskUpdate`s, or an `UpdateColumns`.
         at: The caller's clock reading.
         error: The error type for an argument that is not a batch at all.
 

@@ -17,23 +17,24 @@ from decimal import Decimal
 from typing import Any
 
 from core.batching import add_cost_record, empty_batch
-from core.budget import (
+from core.budget.reducers import (
     BudgetState,
     new_budget,
     record_costs,
     release_reservation,
     reserve,
 )
-from core.budget_summary import summarize_budget
+from core.budget.summary import summarize_budget
 from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, StateError
 from core.frozen import freeze
-from core.job import JobExecution, add_tasks, new_job
-from core.job_summary import job_results, summarize_job
-from core.task import TaskRecord, iter_task_records
-from core.updates import TaskUpdates, apply_task_updates
+from core.jobs.job import JobExecution, add_tasks, new_job
+from core.jobs.reducers import TaskUpdates, apply_task_updates
+from core.jobs.summary import job_results, summarize_job
+from core.jobs.task import TaskRecord, iter_task_records
 from shell.cache import StateCache
+from shell.errors import InvalidArgumentError
 from shell.inputs import as_batch, stamp_task_updates
-from shell.ray_ops import InvalidArgumentError, check_ref, describe_ref, ray_put
+from shell.ray_ops import check_ref, describe_ref, ray_put
 
 __all__ = ["BudgetManager", "StateManager", "default_cache", "now"]
 
@@ -196,7 +197,7 @@ class StateManager:
         """Return the job's summary (always cached), read-only.
 
         Returns:
-            The `core.job_summary.summarize_job` fields as a read-only mapping.
+            The `core.jobs.summary.summarize_job` fields as a read-only mapping.
 
         Raises:
             InvalidArgumentError: ``ref`` is not an ObjectRef.

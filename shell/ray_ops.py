@@ -4,7 +4,7 @@ Every Ray operation of the shell goes through `ray_get` or `ray_put`, so
 ``ray_op_counts()`` is exact and a Ray cluster's Prometheus sees the same
 numbers through `ray.util.metrics` counters. Ray failures (an object whose
 owner died, a lost object, a timeout, a dead actor) reach the caller as
-`core.errors.StateUnavailable` naming the ref; a library error that Ray
+`shell.errors.StateUnavailable` naming the ref; a library error that Ray
 wrapped on its way out of a task or actor is unwrapped back to its own type
 (`unwrap_ray_error`), so callers catch `StateError`, never a Ray exception.
 """
@@ -18,7 +18,8 @@ from typing import Any, NoReturn
 import ray
 from ray import exceptions as ray_exceptions
 
-from core.errors import StateError, StateUnavailable
+from core.errors import StateError
+from shell.errors import InvalidArgumentError, StateUnavailable
 
 __all__ = [
     "InvalidArgumentError",
@@ -34,10 +35,6 @@ __all__ = [
     "translate_ray_error",
     "unwrap_ray_error",
 ]
-
-
-class InvalidArgumentError(StateError):
-    """A shell argument has the wrong type or value (a ref that is not an ObjectRef, a bad TTL)."""
 
 
 # Ray errors meaning "the state cannot be reached", as opposed to a bug in

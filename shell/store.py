@@ -18,15 +18,22 @@ from typing import Any
 
 import ray
 
-from core.budget import BudgetState, ReservationDecision, new_budget
-from core.errors import StateError, StateUnavailable
-from core.job import JobExecution
-from core.money import to_money
-from core.task import TaskRecord
-from core.updates import TaskUpdates
+from core.budget.money import to_money
+from core.budget.reducers import BudgetState, ReservationDecision, new_budget
+from core.errors import StateError
+from core.jobs.job import JobExecution
+from core.jobs.reducers import TaskUpdates
+from core.jobs.task import TaskRecord
+from shell.errors import (
+    DuplicateJobError,
+    InvalidArgumentError,
+    StateUnavailable,
+    StoreExistsError,
+    UnknownJobError,
+)
 from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import InvalidArgumentError, raise_translated, ray_get, translate_ray_error
-from shell.store_actor import PROTOCOL, DuplicateJobError, StoreCore, UnknownJobError
+from shell.ray_ops import raise_translated, ray_get, translate_ray_error
+from shell.store_actor import PROTOCOL, StoreCore
 
 __all__ = [
     "DuplicateJobError",
@@ -34,10 +41,6 @@ __all__ = [
     "StoreExistsError",
     "UnknownJobError",
 ]
-
-
-class StoreExistsError(StateError):
-    """`StateStore.create` was given a name another live actor already holds."""
 
 
 # max_restarts=0 on purpose: a restarted actor rebuilds from its constructor,
@@ -295,7 +298,7 @@ class StateStore:
 
         Updates are validated here first, and those without ``at`` are stamped
         with this process's ``time.time()``, when the status was observed. The
-        batch travels as `core.updates.UpdateColumns`, and the actor checks it again.
+        batch travels as `core.jobs.reducers.UpdateColumns`, and the actor checks it again.
 
         Args:
             job_id: The job.
@@ -319,7 +322,7 @@ class StateStore:
         return version
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
-        """Return the job's summary (`core.job_summary.summarize_job`); O(1) in its size.
+        """Return the job's summary (`core.jobs.summary.summarize_job`); O(1) in its size.
 
         Raises:
             InvalidArgumentError: bad ``job_id``.
@@ -438,7 +441,7 @@ class StateStore:
             self._call("record_costs", [dict(r) for r in batch])
 
     def budget_summary(self) -> dict[str, Any]:
-        """Return `core.budget_summary.summarize_budget` of the store's budget.
+        """Return `core.budget.summary.summarize_budget` of the store's budget.
 
         Raises:
             StateUnavailable: the store is gone.

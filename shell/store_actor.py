@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core.budget import (
+from core.budget.reducers import (
     BudgetState,
     ReservationDecision,
     new_budget,
@@ -22,25 +22,17 @@ from core.budget import (
     release_reservation,
     reserve,
 )
-from core.budget_summary import summarize_budget
-from core.errors import StateError
-from core.job import JobExecution, add_tasks, new_job
-from core.job_summary import summarize_job
-from core.task import TaskRecord
-from core.updates import TaskUpdates, apply_task_updates
+from core.budget.summary import summarize_budget
+from core.jobs.job import JobExecution, add_tasks, new_job
+from core.jobs.reducers import TaskUpdates, apply_task_updates
+from core.jobs.summary import summarize_job
+from core.jobs.task import TaskRecord
+from shell.errors import DuplicateJobError, UnknownJobError
 
 __all__ = ["PROTOCOL", "DuplicateJobError", "StoreCore", "UnknownJobError"]
 
 #: Answer of `StoreCore.ping`, so `StateStore.connect` can tell a store from another actor.
 PROTOCOL = "eap-state/store/1"
-
-
-class UnknownJobError(StateError):
-    """A store call names a job id the store does not hold."""
-
-
-class DuplicateJobError(StateError):
-    """`create_job` was given an explicit job id the store already holds."""
 
 
 class StoreCore:
@@ -103,7 +95,7 @@ class StoreCore:
 
         Raises:
             UnknownJobError: no such job.
-            DuplicateTaskError, InvalidTaskError: as `core.job.add_tasks`; nothing changes.
+            DuplicateTaskError, InvalidTaskError: as `core.jobs.job.add_tasks`; nothing changes.
         """
         job = self._job(job_id)
         return self._commit(job_id, job, add_tasks(job, tasks))
@@ -113,13 +105,13 @@ class StoreCore:
 
         Raises:
             UnknownJobError: no such job.
-            StateError: as `core.updates.apply_task_updates`; nothing changes.
+            StateError: as `core.jobs.reducers.apply_task_updates`; nothing changes.
         """
         job = self._job(job_id)
         return self._commit(job_id, job, apply_task_updates(job, updates))
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
-        """Return `core.job_summary.summarize_job` of the job (O(rounds), not O(tasks)).
+        """Return `core.jobs.summary.summarize_job` of the job (O(rounds), not O(tasks)).
 
         Raises:
             UnknownJobError: no such job.
@@ -185,7 +177,7 @@ class StoreCore:
         self._budget = record_costs(self._budget, records)
 
     def budget_summary(self) -> dict[str, Any]:
-        """Return `core.budget_summary.summarize_budget` of the budget."""
+        """Return `core.budget.summary.summarize_budget` of the budget."""
         return summarize_budget(self._budget)
 
     def budget_state(self) -> BudgetState:

@@ -15,8 +15,8 @@ from typing import Any, NoReturn
 
 from rich.console import Console
 
+from core.budget.money import to_money
 from core.errors import StateError
-from core.money import to_money
 from shell.demo.config import ConfigError, DemoConfig, load_config
 from shell.demo.progress import LiveProgress
 from shell.demo.report import build_report, print_report, to_json

@@ -18,9 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from core.budget import new_budget
+from core.budget.money import to_money
+from core.budget.reducers import new_budget
 from core.errors import StateError
-from core.money import to_money
 
 if sys.version_info >= (3, 11):
     import tomllib

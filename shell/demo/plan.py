@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from core.budget import BudgetState, total_remaining
-from core.calculator import BudgetCalculator
+from core.budget.calculator import BudgetCalculator
+from core.budget.reducers import BudgetState, total_remaining
 from shell.demo.config import DemoConfig
 
 __all__ = ["PlannedTask", "RoundPlan", "plan_first_round", "plan_refinement"]

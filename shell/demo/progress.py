@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from core.money import format_money
+from core.budget.money import format_money
 
 __all__ = ["LiveProgress"]
 

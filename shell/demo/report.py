@@ -14,8 +14,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from core.calculator import BudgetCalculator
-from core.money import format_money, money_sum
+from core.budget.calculator import BudgetCalculator
+from core.budget.money import format_money, money_sum
 from shell.demo.run import RoundRecord, RunResult
 
 __all__ = ["build_report", "print_report", "to_json", "to_plain"]

@@ -17,8 +17,8 @@ from typing import Any
 
 import ray
 
-from core.budget import BudgetState
-from core.job_summary import job_results
+from core.budget.reducers import BudgetState
+from core.jobs.summary import job_results
 from shell.batcher import StateBatcher
 from shell.demo.config import AgentSpec, DemoConfig
 from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement

@@ -16,7 +16,7 @@ from typing import Any
 
 import ray
 
-from core.job_summary import job_results
+from core.jobs.summary import job_results
 from shell.batcher import StateBatcher
 from shell.demo.config import AgentSpec, DemoConfig
 from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement

@@ -1,0 +1,220 @@
+"""`UpdateColumns`: a batch of task updates held column by column and validated in bulk.
+
+A batch as a list of dicts costs a Python-level check per field of every
+update, and a dict per update on the wire. As five columns, each check is one
+C-level pass over a tuple (``set(map(type, column))``), and the batch pickles
+as five tuples. The shell ships batches to the store in this form and the
+reducers in `core.jobs.reducers` apply it. The rules are `core.jobs.task_update.parse_update`'s:
+a batch that fails a bulk check is parsed again update by update, so the
+error raised is exactly the one the first bad update raises on its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from typing import Any, NamedTuple
+
+from core.batch_args import item_list
+from core.errors import InvalidUpdateError, StateError
+from core.frozen import freeze
+from core.jobs.status import STATUS_BY_VALUE, TaskStatus
+from core.jobs.task_update import ALLOWED_UPDATE_KEYS, TaskUpdate, parse_update
+from core.timestamps import epoch_seconds
+
+__all__ = ["UpdateColumns", "to_update_columns", "update_list"]
+
+_NONE = type(None)
+_ID_TYPES = frozenset({str})
+_STATUS_TYPES = frozenset({str, TaskStatus})
+_MEMBER_ONLY = frozenset({TaskStatus})
+_ERROR_TYPES = frozenset({str, _NONE})
+_PLAIN_RESULT_TYPES = frozenset({str, _NONE})
+_AT_TYPES = frozenset({float, int, _NONE})
+_FLOAT_ONLY = frozenset({float})
+_NONE_ONLY = frozenset({_NONE})
+_new_tuple = tuple.__new__
+
+
+class UpdateColumns(NamedTuple):
+    """Task updates as five equally long columns; make one with `to_update_columns`.
+
+    Row ``i`` is the update ``TaskUpdate(task_ids[i], statuses[i], results[i],
+    errors[i], ats[i])``.
+    """
+
+    task_ids: tuple[str, ...]
+    statuses: tuple[TaskStatus, ...]
+    results: tuple[Any, ...]
+    errors: tuple[str | None, ...]
+    ats: tuple[float | None, ...]
+
+    @property
+    def size(self) -> int:
+        """The number of updates (``len`` of a NamedTuple counts its columns)."""
+        return len(self.task_ids)
+
+    def task_updates(self) -> list[TaskUpdate]:
+        """Return the updates row by row, in order."""
+        return [_new_tuple(TaskUpdate, row) for row in zip(*self, strict=True)]
+
+
+def to_update_columns(
+    updates: Iterable[Mapping[str, Any] | TaskUpdate] | UpdateColumns,
+    default_at: float | None = None,
+) -> UpdateColumns:
+    """Validate a batch of task updates and return it as `UpdateColumns`.
+
+    Args:
+        updates: Mappings ``{"task_id", "status", optional "result", "error",
+            "at"}`` or `TaskUpdate`s, in order; or an `UpdateColumns`, checked
+            again (anyone can build one by hand, and it may have crossed a pickle).
+        default_at: Epoch seconds to stamp on updates that carry no ``at``
+            (the caller's clock reading); None leaves them unstamped.
+
+    Returns:
+        The validated columns; statuses are `TaskStatus` members, results are frozen.
+
+    Raises:
+        InvalidUpdateError: ``updates`` is not a batch, its columns differ in
+            length, or an update is malformed: the first bad update's own
+            error, naming its index and task id.
+    """
+    stamp = epoch_seconds(default_at, "default_at", InvalidUpdateError)
+    if isinstance(updates, UpdateColumns):
+        columns = _column_tuples(updates)
+        checked = _bulk_checked(columns, stamp)
+        if checked is not None:
+            return checked
+        rows: Sequence[Any] = _new_tuple(UpdateColumns, columns).task_updates()
+    else:
+        rows = update_list(updates)
+        row_columns = _row_columns(rows)
+        checked = None if row_columns is None else _bulk_checked(row_columns, stamp)
+        if checked is not None:
+            return checked
+    return _parsed_columns(rows, stamp)
+
+
+def update_list(updates: Any) -> list[Any]:
+    """Return a batch of updates as a list; a lone update, mapping or string is refused.
+
+    Raises:
+        InvalidUpdateError: ``updates`` is not an iterable of updates (field ``updates``).
+    """
+    return item_list(updates, "updates", InvalidUpdateError, "updates", lone=(TaskUpdate,))
+
+
+def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
+    """Return the five columns as tuples of one length, or raise naming the bad column."""
+    result = []
+    for name, column in zip(UpdateColumns._fields, columns, strict=True):
+        # A set or a mapping has no order of its own: its rows would pair up at random.
+        if isinstance(column, (str, bytes)) or not isinstance(column, Sequence):
+            raise InvalidUpdateError(
+                f"UpdateColumns.{name} must be a sequence, got {type(column).__name__}: {column!r}",
+                field=name,
+                value=column,
+            )
+        result.append(tuple(column))
+    sizes = {name: len(column) for name, column in zip(UpdateColumns._fields, result, strict=True)}
+    if len(set(sizes.values())) > 1:
+        raise InvalidUpdateError(
+            f"UpdateColumns columns must be equally long, got lengths {sizes}",
+            field="updates",
+            value=sizes,
+        )
+    return tuple(result)
+
+
+def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
+    """Return the columns of a batch of plain dicts with known keys or of `TaskUpdate`s.
+
+    Returns:
+        The five raw columns, or None for any other batch (parsed item by item).
+    """
+    if not rows:
+        return ((),) * len(UpdateColumns._fields)
+    kind = type(rows[0])
+    if len(set(map(type, rows))) != 1 or kind not in (dict, TaskUpdate):
+        return None
+    if kind is TaskUpdate:
+        return tuple(zip(*rows, strict=True))
+    if not all(map(ALLOWED_UPDATE_KEYS.issuperset, rows)):
+        return None
+    # A missing key reads as None, which the bulk checks refuse for task_id and
+    # status: the item-by-item parse then names it.
+    count = len(rows)
+    return tuple(tuple(map(dict.get, rows, repeat(key, count))) for key in TaskUpdate._fields)
+
+
+def _bulk_checked(
+    columns: tuple[tuple[Any, ...], ...], stamp: float | None
+) -> UpdateColumns | None:
+    """Return the validated columns when every value passes the bulk checks, else None.
+
+    None is not an error: the caller parses item by item, which either
+    finds the first bad update or accepts a rarer valid form (a str
+    subclass, a numpy float) the bulk checks do not know.
+    """
+    task_ids, statuses, results, errors, ats = columns
+    if not _ID_TYPES.issuperset(map(type, task_ids)) or "" in task_ids:
+        return None
+    status_types = set(map(type, statuses))
+    if status_types <= _MEMBER_ONLY:
+        # Already TaskStatus members (columns this module built): every member is valid.
+        parsed_statuses = statuses
+    elif _STATUS_TYPES.issuperset(status_types):
+        parsed_statuses = tuple(map(STATUS_BY_VALUE.get, statuses))
+        if None in parsed_statuses:
+            return None
+    else:
+        return None
+    if not _ERROR_TYPES.issuperset(map(type, errors)):
+        return None
+    checked_ats = _bulk_ats(ats, stamp)
+    if checked_ats is None:
+        return None
+    if not _PLAIN_RESULT_TYPES.issuperset(map(type, results)):
+        results = tuple(r if r is None or type(r) is str else freeze(r) for r in results)
+    return _new_tuple(UpdateColumns, (task_ids, parsed_statuses, results, errors, checked_ats))
+
+
+def _bulk_ats(ats: tuple[Any, ...], stamp: float | None) -> tuple[float | None, ...] | None:
+    """Return the timestamps as floats, stamped where missing; None when one may be bad."""
+    types = set(map(type, ats))
+    if types <= _FLOAT_ONLY:
+        # NaN or an infinity anywhere makes the sum non-finite; so can a huge
+        # but finite pair, which only sends the batch down the careful path.
+        return ats if math.isfinite(sum(ats)) else None
+    if types == _NONE_ONLY:
+        return ats if stamp is None else (stamp,) * len(ats)
+    if not _AT_TYPES.issuperset(types):
+        return None
+    try:
+        numbers = [float(at) for at in ats if at is not None]
+    except OverflowError:
+        return None
+    if not math.isfinite(sum(numbers)):
+        return None
+    return tuple(stamp if at is None else float(at) for at in ats)
+
+
+def _parsed_columns(rows: Sequence[Any], stamp: float | None) -> UpdateColumns:
+    """Parse the batch update by update: the careful path, and the one that names errors."""
+    parsed = []
+    for index, raw in enumerate(rows):
+        try:
+            parsed.append(parse_update(raw))
+        except StateError as err:
+            ident = raw.get("task_id") if isinstance(raw, Mapping) else None
+            if isinstance(raw, TaskUpdate):
+                ident = raw.task_id
+            raise err.in_batch(index, ident) from err
+    if not parsed:
+        return _new_tuple(UpdateColumns, ((),) * len(UpdateColumns._fields))
+    task_ids, statuses, results, errors, ats = zip(*parsed, strict=True)
+    if stamp is not None:
+        ats = tuple(stamp if at is None else at for at in ats)
+    return _new_tuple(UpdateColumns, (task_ids, statuses, results, errors, ats))

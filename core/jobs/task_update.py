@@ -1,0 +1,92 @@
+"""`TaskUpdate`: one validated status report for one task, and its parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from core.errors import InvalidUpdateError
+from core.frozen import freeze
+from core.jobs.status import STATUS_BY_VALUE, TaskStatus, parse_status
+from core.timestamps import epoch_seconds
+
+__all__ = [
+    "ALLOWED_UPDATE_KEYS",
+    "OPTIONAL_UPDATE_KEYS",
+    "REQUIRED_UPDATE_KEYS",
+    "TaskUpdate",
+    "parse_update",
+]
+
+REQUIRED_UPDATE_KEYS = frozenset({"task_id", "status"})
+OPTIONAL_UPDATE_KEYS = frozenset({"result", "error", "at"})
+ALLOWED_UPDATE_KEYS = REQUIRED_UPDATE_KEYS | OPTIONAL_UPDATE_KEYS
+_MISSING: Any = object()
+_new_tuple = tuple.__new__
+
+
+class TaskUpdate(NamedTuple):
+    """A validated status report for one task."""
+
+    task_id: str
+    status: TaskStatus
+    result: Any = None
+    error: str | None = None
+    at: float | None = None
+
+
+def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
+    """Validate an update mapping and return it as a `TaskUpdate`.
+
+    Args:
+        update: ``{"task_id", "status", optional "result", "error", "at"}``, or a
+            `TaskUpdate` (checked again: anyone can build one by hand).
+
+    Raises:
+        InvalidUpdateError: not a mapping, an unknown or missing key, or a wrong type.
+    """
+    if isinstance(update, TaskUpdate):
+        return checked_update(*update)
+    if not isinstance(update, Mapping):
+        raise InvalidUpdateError(
+            f"update must be a mapping, got {type(update).__name__}: {update!r}",
+            field="update",
+            value=update,
+        )
+    if not ALLOWED_UPDATE_KEYS.issuperset(update):
+        key = next(k for k in update if k not in ALLOWED_UPDATE_KEYS)
+        raise InvalidUpdateError(
+            f"unknown update key {key!r}; allowed keys are {sorted(ALLOWED_UPDATE_KEYS)}",
+            field=str(key),
+            value=update[key],
+        )
+    get = update.get
+    task_id = get("task_id", _MISSING)
+    status = get("status", _MISSING)
+    for key, value in (("task_id", task_id), ("status", status)):
+        if value is _MISSING:
+            raise InvalidUpdateError(f"update is missing required key {key!r}", field=key)
+    return checked_update(task_id, status, get("result"), get("error"), get("at"))
+
+
+def checked_update(task_id: Any, status: Any, result: Any, error: Any, at: Any) -> TaskUpdate:
+    """Return a `TaskUpdate` after checking each field's type and value.
+
+    Raises:
+        InvalidUpdateError: naming the first bad field and its value.
+    """
+    if not isinstance(task_id, str) or not task_id:
+        raise InvalidUpdateError(
+            f"task_id must be a non-empty str, got {task_id!r}", field="task_id", value=task_id
+        )
+    parsed_status = STATUS_BY_VALUE.get(status) if isinstance(status, str) else None
+    if parsed_status is None:
+        parsed_status = parse_status(status)
+    if error is not None and not isinstance(error, str):
+        raise InvalidUpdateError(
+            f"error must be a str or None, got {error!r}", field="error", value=error
+        )
+    at = epoch_seconds(at, "at", InvalidUpdateError)
+    if result is not None and type(result) is not str:
+        result = freeze(result)
+    return _new_tuple(TaskUpdate, (task_id, parsed_status, result, error, at))

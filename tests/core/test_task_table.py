@@ -1,0 +1,128 @@
+"""Unit tests for TaskTable: a job's tasks as an ordered, immutable mapping."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+
+import pytest
+
+from core import InvalidTaskError, TaskTable, add_tasks, apply_task_updates, new_job, new_task
+from core.jobs._table import empty_task_table, task_table_from_records
+
+
+def _table(ids: list[str]) -> TaskTable:
+    return task_table_from_records([new_task(task_id, "a") for task_id in ids])
+
+
+def test_table_is_a_mapping_in_insertion_order() -> None:
+    """Lookups, membership, length and every view follow the order tasks were added."""
+    table = _table(["t2", "t0", "t1"])
+    assert isinstance(table, Mapping)
+    assert list(table) == ["t2", "t0", "t1"]
+    assert list(table.keys()) == ["t2", "t0", "t1"]
+    assert [r.task_id for r in table.values()] == ["t2", "t0", "t1"]
+    assert [k for k, _ in table.items()] == ["t2", "t0", "t1"]
+    assert all(table[k].task_id == k for k in table)
+    assert len(table) == 3 and "t0" in table and "t9" not in table and 5 not in table
+    assert table.get("t9") is None and table.get("t9", "x") == "x"
+    with pytest.raises(KeyError):
+        table["t9"]
+
+
+def test_views_support_membership_and_length() -> None:
+    """The values and items views answer `in` and `len` like a dict's."""
+    table = _table(["a", "b"])
+    record = table["a"]
+    assert record in table.values() and len(table.values()) == 2
+    assert ("a", record) in table.items() and ("a", table["b"]) not in table.items()
+
+
+def test_appended_keeps_old_table_and_positions() -> None:
+    """Appending returns a new table; the original is untouched and positions follow order."""
+    table = _table(["a"])
+    bigger = table.appended([new_task("b", "x"), new_task("c", "x")])
+    assert list(table) == ["a"]
+    assert list(bigger) == ["a", "b", "c"]
+    assert bigger.positions_of(["a", "b", "c", "z"]) == [0, 1, 2, None]
+    assert table.position("b") is None and "b" not in table
+
+
+def test_with_records_swaps_records_and_keeps_positions() -> None:
+    """New records for the same ids keep order and positions; a different length is refused."""
+    table = _table(["a", "b"])
+    new_b = table["b"]._replace(agent_name="other")
+    after = table.with_records(table.records.set(1, new_b))
+    assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
+    assert after.positions_of(["a", "b"]) == [0, 1]
+    with pytest.raises(InvalidTaskError) as info:
+        table.with_records(table.records.append(new_task("c", "a")))
+    assert info.value.field == "records" and info.value.value == 3
+
+
+def test_equality_depends_on_records_and_order() -> None:
+    """Tables with the same records in the same order are equal and hash alike."""
+    assert _table(["a", "b"]) == _table(["a", "b"])
+    assert hash(_table(["a", "b"])) == hash(_table(["a", "b"]))
+    assert _table(["a", "b"]) != _table(["b", "a"])
+    assert _table(["a"]) == {"a": new_task("a", "a")}
+    assert _table(["a"]) != ["a"]
+
+
+def test_table_is_immutable() -> None:
+    """Attributes cannot be rebound and items cannot be assigned."""
+    table = _table(["a"])
+    with pytest.raises(AttributeError):
+        table.records = table.records
+    with pytest.raises(TypeError):
+        table["b"] = new_task("b", "a")  # type: ignore[index]
+
+
+def test_table_pickles_to_an_equal_table() -> None:
+    """A table on its own survives pickling with order and positions intact."""
+    table = _table(["z", "y"])
+    clone = pickle.loads(pickle.dumps(table))
+    assert clone == table and clone.positions_of(["z", "y"]) == [0, 1]
+    assert pickle.loads(pickle.dumps(empty_task_table())) == empty_task_table()
+
+
+def test_update_changes_only_the_updated_record() -> None:
+    """An applied update replaces one record in place and leaves every id's position."""
+    job = add_tasks(new_job("j", "d"), [{"task_id": f"t{i}", "agent_name": "a"} for i in range(5)])
+    after = apply_task_updates(job, [{"task_id": "t3", "status": "running", "at": 1.0}])
+    assert after.tasks.positions_of(list(job.tasks)) == list(range(5))
+    assert [r.task_id for r in after.tasks.values()] == [f"t{i}" for i in range(5)]
+    changed = [k for k in job.tasks if job.tasks[k] != after.tasks[k]]
+    assert changed == ["t3"]
+    assert after.task_order == job.task_order == tuple(f"t{i}" for i in range(5))
+
+
+def test_index_grows_and_branches_stay_independent() -> None:
+    """Appending one task at a time past many index doublings keeps every branch's lookups exact."""
+    table = empty_task_table()
+    versions = [table]
+    for i in range(1500):
+        table = table.appended([new_task(f"t{i}", "a")])
+        versions.append(table)
+    assert table.positions_of([f"t{i}" for i in range(1500)]) == list(range(1500))
+    # Every older version still sees exactly its own tasks.
+    for size in (0, 1, 7, 256, 257, 1000):
+        old = versions[size]
+        assert len(old) == size
+        assert [old.position(f"t{i}") for i in range(size + 2)] == [*range(size), None, None]
+    # Two branches from one version give the same new id different positions.
+    base = versions[10]
+    left = base.appended([new_task("x", "a")])
+    right = base.appended([new_task("y", "a"), new_task("x", "a")])
+    assert (left.position("x"), right.position("x"), base.position("x")) == (10, 11, None)
+    assert left.position("y") is None and right.position("y") == 10
+
+
+def test_unknown_ids_of_any_type_are_absent() -> None:
+    """Lookups of ids that are not in the table, of any hashable type, find nothing."""
+    table = _table([f"t{i}" for i in range(40)])
+    for missing in ("t40", "", 0, None, ("t1",), 1.5):
+        assert missing not in table
+        assert table.get(missing) is None  # type: ignore[arg-type]
+    with pytest.raises(KeyError):
+        table["t40"]

@@ -20,8 +20,9 @@ from typing import Any
 import ray
 
 from bench.report import Section, median_seconds, ratio
+from core.jobs._columns import to_update_columns
 from core.jobs.job import add_tasks, new_job
-from core.jobs.reducers import apply_task_updates, to_update_columns
+from core.jobs.reducers import apply_task_updates
 from shell.managers import BudgetManager, StateManager
 from shell.store import StateStore
 

@@ -44,7 +44,6 @@ from core.errors import (
     UnknownTaskError,
 )
 from core.frozen import FrozenDict, freeze, thaw
-from core.jobs._table import TaskTable
 from core.jobs.job import (
     JobExecution,
     add_task,
@@ -56,11 +55,9 @@ from core.jobs.job import (
 from core.jobs.reducers import (
     TaskUpdate,
     TaskUpdates,
-    UpdateColumns,
     apply_task_update,
     apply_task_updates,
     parse_update,
-    to_update_columns,
 )
 from core.jobs.status import TaskStatus
 from core.jobs.summary import job_failures, job_results, summarize_job
@@ -85,11 +82,9 @@ __all__ = [
     "StateError",
     "TaskRecord",
     "TaskStatus",
-    "TaskTable",
     "TaskUpdate",
     "TaskUpdates",
     "UnknownTaskError",
-    "UpdateColumns",
     "add_cost_record",
     "add_task",
     "add_task_update",
@@ -121,6 +116,5 @@ __all__ = [
     "thaw",
     "to_money",
     "to_optional_money",
-    "to_update_columns",
     "total_remaining",
 ]

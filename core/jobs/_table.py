@@ -23,7 +23,7 @@ from pyrsistent.typing import PVector
 from core.errors import InvalidTaskError
 from core.jobs.task import TaskRecord
 
-__all__ = ["TaskTable", "empty_task_table", "task_table_from_records"]
+__all__ = ["TaskTable", "TaskTableEvolver", "empty_task_table", "task_table_from_records"]
 
 # Average ids per shard the index aims for; it doubles its shards (rebuilding,
 # O(n), amortised O(1) per task) when the average passes twice this.
@@ -61,11 +61,6 @@ class TaskTable(Mapping[str, TaskRecord]):
     def position(self, task_id: str) -> int | None:
         """Return the task's position in ``records``, or None when the table has no such task."""
         return self._shards[hash(task_id) & self._mask].get(task_id)
-
-    def positions_of(self, task_ids: Iterable[str]) -> list[int | None]:
-        """Return each task's position in ``records`` (None for an unknown id), in order."""
-        shards, mask = self._shards, self._mask
-        return [shards[hash(task_id) & mask].get(task_id) for task_id in task_ids]
 
     def __getitem__(self, task_id: str) -> TaskRecord:
         position = self._shards[hash(task_id) & self._mask].get(task_id)
@@ -114,19 +109,9 @@ class TaskTable(Mapping[str, TaskRecord]):
     def __repr__(self) -> str:
         return f"TaskTable({list(self.records)!r})"
 
-    def with_records(self, records: PVector[TaskRecord]) -> TaskTable:
-        """Return a table over new records for the same task ids, in the same positions.
-
-        Raises:
-            InvalidTaskError: ``records`` has a different length than the table.
-        """
-        if len(records) != len(self.records):
-            raise InvalidTaskError(
-                f"records must keep the table's {len(self.records)} tasks, got {len(records)}",
-                field="records",
-                value=len(records),
-            )
-        return TaskTable(records, self._shards)
+    def evolver(self) -> TaskTableEvolver:
+        """Return a draft of this table whose records can be replaced by task id. O(1)."""
+        return TaskTableEvolver(self)
 
     def appended(self, records: Iterable[TaskRecord]) -> TaskTable:
         """Return the table with new records after the existing ones (ids not checked)."""
@@ -147,6 +132,59 @@ class TaskTable(Mapping[str, TaskRecord]):
         for index, shard in copied.items():
             shards[index] = shard
         return TaskTable(all_records, shards.persistent())
+
+
+class TaskTableEvolver:
+    """A draft of a `TaskTable`: read and replace records by task id, then `persistent`.
+
+    Reads see the draft's own earlier writes, so a task updated twice in one
+    batch sees its first update. The original table never changes. Each
+    lookup is O(1): a shard pick and a dict read.
+    """
+
+    __slots__ = ("_last_id", "_last_position", "_mask", "_records", "_shards", "_table")
+
+    def __init__(self, table: TaskTable) -> None:
+        self._table = table
+        self._records = table.records.evolver()
+        self._shards = table._shards
+        self._mask = table._mask
+        # The position of the id last read: a read is almost always followed
+        # by a write of the same task, which then needs no second lookup.
+        self._last_id: str | None = None
+        self._last_position = -1
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        """Return the draft's record for ``task_id``, or None when the table has no such task."""
+        position = self._shards[hash(task_id) & self._mask].get(task_id)
+        if position is None:
+            return None
+        self._last_id, self._last_position = task_id, position
+        return self._records[position]
+
+    def set(self, task_id: str, record: TaskRecord) -> None:
+        """Replace the record of an existing task (its id and position stay).
+
+        Raises:
+            InvalidTaskError: the table has no such task, or ``record`` is for another id.
+        """
+        if task_id is self._last_id:
+            position: int | None = self._last_position
+        else:
+            position = self._shards[hash(task_id) & self._mask].get(task_id)
+        if position is None or record.task_id != task_id:
+            raise InvalidTaskError(
+                f"a draft can only replace an existing task by its own id, got {task_id!r}",
+                field="task_id",
+                value=task_id,
+            )
+        self._records[position] = record
+
+    def persistent(self) -> TaskTable:
+        """Return the table with the draft's records; the original when nothing was set."""
+        if not self._records.is_dirty():
+            return self._table
+        return TaskTable(self._records.persistent(), self._shards)
 
 
 def _build_shards(records: Sequence[TaskRecord]) -> Shards:

@@ -6,18 +6,15 @@ change it, so a summary costs O(1) in the number of tasks.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from itertools import repeat
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
 from core.errors import DuplicateTaskError, InvalidTaskError
-from core.frozen import FrozenDict
-from core.jobs._table import TaskTable, empty_task_table, task_table_from_records
+from core.jobs._codec import reduce_job
+from core.jobs._table import TaskTable, empty_task_table
 from core.jobs.status import TaskStatus
 from core.jobs.task import TaskRecord, iter_task_records
 from core.timestamps import epoch_seconds
@@ -33,8 +30,6 @@ __all__ = [
 ]
 
 STATUS_KEYS: tuple[str, ...] = tuple(s.value for s in TaskStatus)
-# Task columns that hold deep-frozen caller data: input_data and result.
-_FROZEN_COLUMNS = (TaskRecord._fields.index("input_data"), TaskRecord._fields.index("result"))
 _ZERO_COUNTS: PMap[str, int] = pmap(dict.fromkeys(STATUS_KEYS, 0))
 
 
@@ -65,108 +60,8 @@ class JobExecution(NamedTuple):
         return tuple(self.tasks)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Ship tasks column by column with frozen dicts as plain dicts: pickling
-        # persistent structures of records directly costs ~3x a plain dict on
-        # every ray.put/ray.get (see docs/performance.md). Records all have the
-        # same fields, so zip needs no strict check.
-        with _collector_paused():
-            records = list(self.tasks.records)
-            columns = list(zip(*records, strict=False)) if records else []
-            if columns:
-                for index in _FROZEN_COLUMNS:
-                    columns[index] = _encode_frozen(columns[index])
-        return (
-            _rebuild_job,
-            (
-                self.job_id,
-                self.description,
-                self.created_at,
-                self.completed_at,
-                columns,
-                dict(self.status_counts),
-                {r: dict(counts) for r, counts in self.round_counts.items()},
-            ),
-        )
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a job is encoded or rebuilt.
-
-    Why: a plain dict of atomic values is never tracked by the collector, but
-    the rebuilt records and frozen inputs are, so a 10,000-task
-    rebuild triggers dozens of collections whose cost grows with the caller's
-    whole heap (measured: 1.5x a plain dict paused, 2-3.5x not, and ~5x at
-    100,000 tasks). What is built is acyclic, so nothing is leaked by not
-    collecting meanwhile. The result never depends on the collector.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _rebuild_job(
-    job_id: str,
-    description: str,
-    created_at: float | None,
-    completed_at: float | None,
-    columns: list[Any],
-    status_counts: dict[str, int],
-    round_counts: dict[int, dict[str, int]],
-) -> JobExecution:
-    """Inverse of `JobExecution.__reduce__`."""
-    tasks = empty_task_table()
-    with _collector_paused():
-        if columns:
-            for index in _FROZEN_COLUMNS:
-                columns[index] = _decode_frozen(columns[index])
-            records = map(tuple.__new__, repeat(TaskRecord), zip(*columns, strict=False))
-            tasks = task_table_from_records(list(records))
-    return JobExecution(
-        job_id,
-        description,
-        created_at,
-        completed_at,
-        tasks,
-        pmap(status_counts),
-        pmap({r: pmap(c) for r, c in round_counts.items()}),
-    )
-
-
-# How a column of frozen caller data travels: as it is (no FrozenDict in it),
-# all plain dicts (every value was one), or mixed.
-_AS_IS, _ALL_FROZEN, _MIXED = 0, 1, 2
-
-
-def _encode_frozen(values: tuple[Any, ...]) -> tuple[int, Sequence[Any]]:
-    """Turn a column's top-level `FrozenDict`s into plain dicts, which pickle at C speed.
-
-    Called with the collector paused: the copies are tracked like the
-    originals (measured 5x slower at 100,000 tasks while it runs).
-
-    Returns:
-        A tag saying how to decode, and the column.
-    """
-    types = set(map(type, values))
-    if FrozenDict not in types:
-        return _AS_IS, values
-    if types == {FrozenDict}:
-        return _ALL_FROZEN, list(map(dict, values))
-    return _MIXED, [dict(v) if type(v) is FrozenDict else v for v in values]
-
-
-def _decode_frozen(encoded: tuple[int, Sequence[Any]]) -> Sequence[Any]:
-    """Inverse of `_encode_frozen`; nested values were frozen when first built."""
-    how, values = encoded
-    if how == _AS_IS:
-        return values
-    if how == _ALL_FROZEN:
-        return list(map(FrozenDict, values))
-    return [FrozenDict(v) if type(v) is dict else v for v in values]
+        # Speed machinery (columns, the collector paused) lives in the private codec.
+        return reduce_job(self)
 
 
 def new_job(job_id: str, description: str, created_at: float | None = None) -> JobExecution:

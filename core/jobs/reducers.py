@@ -13,7 +13,7 @@ from core.errors import StateError, UnknownTaskError
 from core.jobs._columns import UpdateColumns, to_update_columns, update_list
 from core.jobs.job import STATUS_KEYS, JobExecution
 from core.jobs.status import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, TaskStatus, check_transition
-from core.jobs.task import TaskRecord
+from core.jobs.task import moved_record
 from core.jobs.task_update import (
     OPTIONAL_UPDATE_KEYS,
     REQUIRED_UPDATE_KEYS,
@@ -26,11 +26,9 @@ __all__ = [
     "REQUIRED_UPDATE_KEYS",
     "TaskUpdate",
     "TaskUpdates",
-    "UpdateColumns",
     "apply_task_update",
     "apply_task_updates",
     "parse_update",
-    "to_update_columns",
 ]
 
 _new_tuple = tuple.__new__
@@ -94,27 +92,26 @@ def _located(err: StateError, index: int, task_id: str, in_batch: bool) -> State
 
 
 def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool) -> JobExecution:
-    """Apply validated columns in order; the one loop every update goes through."""
-    table = job.tasks
-    # Reads go through the evolver too, so a task updated twice in one batch
+    """Apply validated columns in order; the one loop every update goes through. O(batch)."""
+    # Reads go through the draft too, so a task updated twice in one batch
     # sees its own earlier update; the job is untouched until the end.
-    records = table.records.evolver()
+    draft = job.tasks.evolver()
     # (round, old status, new status) of every change, counted once at the end.
     moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
-    positions = table.positions_of(columns.task_ids)
-    rows = zip(positions, *columns, strict=True)
-    for index, (position, task_id, status, new_result, new_error, at) in enumerate(rows):
-        if position is None:
+    for index, (task_id, status, new_result, new_error, at) in enumerate(
+        zip(*columns, strict=True)
+    ):
+        task = draft.get(task_id)
+        if task is None:
             missing = UnknownTaskError(
                 f"job {job.job_id!r} has no task with task_id {task_id!r}",
                 field="task_id",
                 value=task_id,
             )
             raise _located(missing, index, task_id, in_batch)
-        task = records[position]
-        _, agent_name, input_data, current, result, error, started_at, done_at, round_no = task
+        current = task.status
         if status is current:
             # Pollers repeat the current status; the first timestamps must survive.
             continue
@@ -123,6 +120,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
                 check_transition(task_id, current, status)
             except StateError as err:
                 raise _located(err, index, task_id, in_batch) from err
+        started_at, done_at = task.started_at, task.completed_at
         if status is _RUNNING:
             if started_at is None:
                 started_at = at
@@ -131,26 +129,15 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
             unfinished -= 1
             if unfinished == 0:
                 completed_at = at
-        records[position] = _new_tuple(
-            TaskRecord,
-            (
-                task_id,
-                agent_name,
-                input_data,
-                status,
-                result if new_result is None else new_result,
-                error if new_error is None else new_error,
-                started_at,
-                done_at,
-                round_no,
-            ),
-        )
-        moves.append((round_no, current, status))
+        result = task.result if new_result is None else new_result
+        error = task.error if new_error is None else new_error
+        draft.set(task_id, moved_record(task, status, result, error, started_at, done_at))
+        moves.append((task.round, current, status))
     if not moves:
         return job
     status_counts, round_counts = _moved_counts(job, moves)
     return job._replace(
-        tasks=table.with_records(records.persistent()),
+        tasks=draft.persistent(),
         status_counts=status_counts,
         round_counts=round_counts,
         completed_at=completed_at,

@@ -31,7 +31,9 @@ def _check(table: TaskTable, model: dict[str, TaskRecord]) -> None:
     """Assert the table holds exactly the model's tasks, in its order."""
     assert list(table) == list(model)
     assert len(table) == len(model)
-    assert table.positions_of(_IDS) == [list(model).index(i) if i in model else None for i in _IDS]
+    assert [table.position(i) for i in _IDS] == [
+        list(model).index(i) if i in model else None for i in _IDS
+    ]
     assert all(table.get(i) == model.get(i) for i in _IDS)
     assert all((i in table) == (i in model) for i in _IDS)
 

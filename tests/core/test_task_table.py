@@ -7,8 +7,12 @@ from collections.abc import Mapping
 
 import pytest
 
-from core import InvalidTaskError, TaskTable, add_tasks, apply_task_updates, new_job, new_task
-from core.jobs._table import empty_task_table, task_table_from_records
+from core import InvalidTaskError, add_tasks, apply_task_updates, new_job, new_task
+from core.jobs._table import TaskTable, empty_task_table, task_table_from_records
+
+
+def _positions(table: TaskTable, ids: list[str]) -> list[int | None]:
+    return [table.position(task_id) for task_id in ids]
 
 
 def _table(ids: list[str]) -> TaskTable:
@@ -44,20 +48,35 @@ def test_appended_keeps_old_table_and_positions() -> None:
     bigger = table.appended([new_task("b", "x"), new_task("c", "x")])
     assert list(table) == ["a"]
     assert list(bigger) == ["a", "b", "c"]
-    assert bigger.positions_of(["a", "b", "c", "z"]) == [0, 1, 2, None]
+    assert _positions(bigger, ["a", "b", "c", "z"]) == [0, 1, 2, None]
     assert table.position("b") is None and "b" not in table
 
 
-def test_with_records_swaps_records_and_keeps_positions() -> None:
-    """New records for the same ids keep order and positions; a different length is refused."""
+def test_evolver_replaces_records_by_id_and_keeps_positions() -> None:
+    """A draft replaces records by task id, reads its own writes, and leaves the original alone."""
     table = _table(["a", "b"])
+    draft = table.evolver()
+    assert draft.persistent() is table
     new_b = table["b"]._replace(agent_name="other")
-    after = table.with_records(table.records.set(1, new_b))
+    draft.set("b", new_b)
+    assert draft.get("b") == new_b and draft.get("zz") is None
+    after = draft.persistent()
     assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
-    assert after.positions_of(["a", "b"]) == [0, 1]
+    assert _positions(after, ["a", "b"]) == [0, 1]
+
+
+@pytest.mark.parametrize(("task_id", "record_id"), [("c", "c"), ("a", "b")])
+def test_evolver_refuses_an_unknown_id_or_a_record_for_another_id(
+    task_id: str, record_id: str
+) -> None:
+    """A draft cannot add a task or put one task's record under another's id."""
+    table = _table(["a", "b"])
+    draft = table.evolver()
+    draft.get("a")
     with pytest.raises(InvalidTaskError) as info:
-        table.with_records(table.records.append(new_task("c", "a")))
-    assert info.value.field == "records" and info.value.value == 3
+        draft.set(task_id, new_task(record_id, "x"))
+    assert info.value.field == "task_id" and info.value.value == task_id
+    assert draft.persistent() is table
 
 
 def test_equality_depends_on_records_and_order() -> None:
@@ -82,7 +101,7 @@ def test_table_pickles_to_an_equal_table() -> None:
     """A table on its own survives pickling with order and positions intact."""
     table = _table(["z", "y"])
     clone = pickle.loads(pickle.dumps(table))
-    assert clone == table and clone.positions_of(["z", "y"]) == [0, 1]
+    assert clone == table and _positions(clone, ["z", "y"]) == [0, 1]
     assert pickle.loads(pickle.dumps(empty_task_table())) == empty_task_table()
 
 
@@ -90,7 +109,7 @@ def test_update_changes_only_the_updated_record() -> None:
     """An applied update replaces one record in place and leaves every id's position."""
     job = add_tasks(new_job("j", "d"), [{"task_id": f"t{i}", "agent_name": "a"} for i in range(5)])
     after = apply_task_updates(job, [{"task_id": "t3", "status": "running", "at": 1.0}])
-    assert after.tasks.positions_of(list(job.tasks)) == list(range(5))
+    assert _positions(after.tasks, list(job.tasks)) == list(range(5))
     assert [r.task_id for r in after.tasks.values()] == [f"t{i}" for i in range(5)]
     changed = [k for k in job.tasks if job.tasks[k] != after.tasks[k]]
     assert changed == ["t3"]
@@ -104,7 +123,7 @@ def test_index_grows_and_branches_stay_independent() -> None:
     for i in range(1500):
         table = table.appended([new_task(f"t{i}", "a")])
         versions.append(table)
-    assert table.positions_of([f"t{i}" for i in range(1500)]) == list(range(1500))
+    assert _positions(table, [f"t{i}" for i in range(1500)]) == list(range(1500))
     # Every older version still sees exactly its own tasks.
     for size in (0, 1, 7, 256, 257, 1000):
         old = versions[size]

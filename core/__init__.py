@@ -55,9 +55,11 @@ from core.jobs.job import (
 from core.jobs.reducers import (
     TaskUpdate,
     TaskUpdates,
+    UpdateBatch,
     apply_task_update,
     apply_task_updates,
     parse_update,
+    parse_updates,
 )
 from core.jobs.status import TaskStatus
 from core.jobs.summary import job_failures, job_results, summarize_job
@@ -85,6 +87,7 @@ __all__ = [
     "TaskUpdate",
     "TaskUpdates",
     "UnknownTaskError",
+    "UpdateBatch",
     "add_cost_record",
     "add_task",
     "add_task_update",
@@ -106,6 +109,7 @@ __all__ = [
     "new_price_policy",
     "new_task",
     "parse_update",
+    "parse_updates",
     "record_cost",
     "record_costs",
     "release_reservation",

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.batch_args import item_list
 from core.errors import StateError
-from core.jobs.reducers import UpdateColumns, to_update_columns
+from core.jobs.update_batch import UpdateBatch, parse_updates
 from shell.errors import InvalidArgumentError
 
 __all__ = ["as_batch", "check_seconds", "stamp_task_updates"]
@@ -67,14 +67,14 @@ def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None
 
 def stamp_task_updates(
     updates: Any, at: float, error: type[StateError] = InvalidArgumentError
-) -> UpdateColumns:
-    """Validate a batch of task updates with the core and stamp ``at`` on those without one.
+) -> UpdateBatch:
+    """Validate a batch of task updates once with the core and stamp ``at`` on those without one.
 
-    They leave as `core.jobs.reducers.UpdateColumns`: validated in bulk, and five
-    tuples are cheaper to pickle than a dict per update.
+    Rows the core already parsed (a `StateBatcher`'s) and a batch this
+    process made are not checked again (`core.jobs.update_batch.parse_updates`).
 
     Args:
-        updates: A batch of mappings or `core.jobs.reducers.TaskUpdate`s, or an `UpdateColumns`.
+        updates: A batch of mappings or `core.jobs.reducers.TaskUpdate`s, or an `UpdateBatch`.
         at: The caller's clock reading.
         error: The error type for an argument that is not a batch at all.
 
@@ -82,6 +82,6 @@ def stamp_task_updates(
         StateError: ``updates`` is not a batch (of type ``error``), or the first
             malformed update's own error, naming its index and task id.
     """
-    if not isinstance(updates, UpdateColumns):
+    if not isinstance(updates, UpdateBatch):
         updates = as_batch(updates, "updates", error)
-    return to_update_columns(updates, default_at=at)
+    return parse_updates(updates, at)

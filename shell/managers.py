@@ -166,7 +166,7 @@ class StateManager:
         """
         check_ref(ref)
         parsed = stamp_task_updates(updates, now(), InvalidUpdateError)
-        if not parsed.size:
+        if not len(parsed):
             return ref
         job = _read(ref, JobExecution)
         new = apply_task_updates(job, parsed)

@@ -17,6 +17,7 @@ from core.jobs.status import TaskStatus
 from core.jobs.summary import job_failures, job_results, summarize_job
 from core.jobs.task import TaskRecord, new_task
 from core.jobs.task_update import TaskUpdate, parse_update
+from core.jobs.update_batch import UpdateBatch, parse_updates
 
 __all__ = [
     "JobExecution",
@@ -24,6 +25,7 @@ __all__ = [
     "TaskStatus",
     "TaskUpdate",
     "TaskUpdates",
+    "UpdateBatch",
     "add_task",
     "add_tasks",
     "apply_task_update",
@@ -34,6 +36,7 @@ __all__ = [
     "new_job",
     "new_task",
     "parse_update",
+    "parse_updates",
     "summarize_job",
     "tasks_in_order",
 ]

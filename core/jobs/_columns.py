@@ -20,10 +20,10 @@ from core.batch_args import item_list
 from core.errors import InvalidUpdateError, StateError
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus
-from core.jobs.task_update import ALLOWED_UPDATE_KEYS, TaskUpdate, parse_update
+from core.jobs.task_update import ALLOWED_UPDATE_KEYS, ParsedUpdate, TaskUpdate, parse_update
 from core.timestamps import epoch_seconds
 
-__all__ = ["UpdateColumns", "to_update_columns", "update_list"]
+__all__ = ["UpdateColumns", "stamped_columns", "to_update_columns", "update_list"]
 
 _NONE = type(None)
 _ID_TYPES = frozenset({str})
@@ -90,11 +90,21 @@ def to_update_columns(
         rows: Sequence[Any] = _new_tuple(UpdateColumns, columns).task_updates()
     else:
         rows = update_list(updates)
+        if rows and set(map(type, rows)) == {ParsedUpdate}:
+            # Every row came from parse_update: checked once already, not again.
+            return stamped_columns(_new_tuple(UpdateColumns, tuple(zip(*rows, strict=True))), stamp)
         row_columns = _row_columns(rows)
         checked = None if row_columns is None else _bulk_checked(row_columns, stamp)
         if checked is not None:
             return checked
     return _parsed_columns(rows, stamp)
+
+
+def stamped_columns(columns: UpdateColumns, stamp: float | None) -> UpdateColumns:
+    """Return validated columns with ``stamp`` on the updates that carry no ``at``. O(n)."""
+    if stamp is None or None not in columns.ats:
+        return columns
+    return columns._replace(ats=tuple(stamp if at is None else at for at in columns.ats))
 
 
 def update_list(updates: Any) -> list[Any]:
@@ -214,7 +224,4 @@ def _parsed_columns(rows: Sequence[Any], stamp: float | None) -> UpdateColumns:
             raise err.in_batch(index, ident) from err
     if not parsed:
         return _new_tuple(UpdateColumns, ((),) * len(UpdateColumns._fields))
-    task_ids, statuses, results, errors, ats = zip(*parsed, strict=True)
-    if stamp is not None:
-        ats = tuple(stamp if at is None else at for at in ats)
-    return _new_tuple(UpdateColumns, (task_ids, statuses, results, errors, ats))
+    return stamped_columns(_new_tuple(UpdateColumns, tuple(zip(*parsed, strict=True))), stamp)

@@ -20,22 +20,25 @@ from core.jobs.task_update import (
     TaskUpdate,
     parse_update,
 )
+from core.jobs.update_batch import UpdateBatch, batch_columns, parse_updates, trusted_columns
 
 __all__ = [
     "OPTIONAL_UPDATE_KEYS",
     "REQUIRED_UPDATE_KEYS",
     "TaskUpdate",
     "TaskUpdates",
+    "UpdateBatch",
     "apply_task_update",
     "apply_task_updates",
     "parse_update",
+    "parse_updates",
 ]
 
 _new_tuple = tuple.__new__
 _RUNNING = TaskStatus.RUNNING
 
-#: What the batch reducers accept: update mappings or `TaskUpdate`s, or their columns.
-TaskUpdates = Iterable[Mapping[str, Any] | TaskUpdate] | UpdateColumns
+#: What the batch reducers accept: update mappings or `TaskUpdate`s, or an `UpdateBatch`.
+TaskUpdates = Iterable[Mapping[str, Any] | TaskUpdate] | UpdateBatch
 
 
 def apply_task_update(job: JobExecution, update: Mapping[str, Any] | TaskUpdate) -> JobExecution:
@@ -55,29 +58,42 @@ def apply_task_update(job: JobExecution, update: Mapping[str, Any] | TaskUpdate)
 
 
 def apply_task_updates(job: JobExecution, updates: TaskUpdates) -> JobExecution:
-    """Return the job after a batch of updates, applied in order, all or none.
+    """Return the job after a batch of updates, applied in order, all or none. O(batch).
 
     The result equals applying each update in turn with `apply_task_update`.
+    A batch `parse_updates` made in this process is applied without a second
+    check; anything else (mappings, hand-built `TaskUpdate`s, a batch that
+    was unpickled) is validated here first.
 
     Args:
         job: The current job.
-        updates: Update mappings or `TaskUpdate`s, or an `UpdateColumns` (checked again).
+        updates: Update mappings or `TaskUpdate`s, or an `UpdateBatch`.
 
     Raises:
         StateError: the same error type the first bad update would raise on its
             own, with a message naming its index and task id; ``job`` is unchanged.
     """
-    if not isinstance(updates, UpdateColumns):
+    columns = trusted_columns(updates)
+    if columns is None:
+        columns = _validated(job, updates)
+    return _apply_columns(job, columns, in_batch=True)
+
+
+def _validated(job: JobExecution, updates: Any) -> UpdateColumns:
+    """Validate a batch that is not trusted, raising the error applying it in order would raise."""
+    raw = batch_columns(updates)
+    if raw is not None:
+        updates = raw
+    elif not isinstance(updates, UpdateColumns):
         updates = update_list(updates)
     try:
-        columns = to_update_columns(updates)
+        return to_update_columns(updates)
     except StateError as err:
         # Applied one by one, an earlier valid update that cannot be applied
         # (unknown task, forbidden move) would fail first: its error wins.
         if err.index:
             _apply_columns(job, to_update_columns(_head(updates, err.index)), in_batch=True)
         raise
-    return _apply_columns(job, columns, in_batch=True)
 
 
 def _head(updates: Any, count: int) -> Any:

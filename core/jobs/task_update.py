@@ -26,7 +26,11 @@ _new_tuple = tuple.__new__
 
 
 class TaskUpdate(NamedTuple):
-    """A validated status report for one task."""
+    """A status report for one task; `parse_update` returns validated ones.
+
+    One built by hand is checked again wherever it is used; one `parse_update`
+    returned is trusted by the batch reducers and `core.jobs.update_batch.parse_updates`.
+    """
 
     task_id: str
     status: TaskStatus
@@ -35,16 +39,42 @@ class TaskUpdate(NamedTuple):
     at: float | None = None
 
 
+class ParsedUpdate(TaskUpdate):
+    """Private: a `TaskUpdate` this module validated, so batches need not check it again.
+
+    Only `checked_update` makes one. It equals, hashes and prints like the
+    `TaskUpdate` it is; anything that would derive a new row from it
+    (``_replace``, ``_make``, a pickle or a copy) gives a plain `TaskUpdate`,
+    which is checked again, so a caller cannot turn unchecked values into a
+    trusted row, nor smuggle one across a process boundary.
+    """
+
+    __slots__ = ()
+
+    @classmethod
+    def _make(cls, iterable: Any) -> TaskUpdate:  # type: ignore[override]
+        return TaskUpdate._make(iterable)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TaskUpdate, tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(TaskUpdate._make(self))
+
+
 def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
     """Validate an update mapping and return it as a `TaskUpdate`.
 
     Args:
         update: ``{"task_id", "status", optional "result", "error", "at"}``, or a
-            `TaskUpdate` (checked again: anyone can build one by hand).
+            `TaskUpdate` (checked again unless this function returned it:
+            anyone can build one by hand).
 
     Raises:
         InvalidUpdateError: not a mapping, an unknown or missing key, or a wrong type.
     """
+    if type(update) is ParsedUpdate:
+        return update
     if isinstance(update, TaskUpdate):
         return checked_update(*update)
     if not isinstance(update, Mapping):
@@ -89,4 +119,4 @@ def checked_update(task_id: Any, status: Any, result: Any, error: Any, at: Any) 
     at = epoch_seconds(at, "at", InvalidUpdateError)
     if result is not None and type(result) is not str:
         result = freeze(result)
-    return _new_tuple(TaskUpdate, (task_id, parsed_status, result, error, at))
+    return _new_tuple(ParsedUpdate, (task_id, parsed_status, result, error, at))

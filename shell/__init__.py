@@ -1,6 +1,8 @@
 """Ray shell of eap-state: the pure core's reducers applied to states held by Ray.
 
-``from shell import StateManager, BudgetManager, StateCache, StateBatcher, StateStore``.
+``from shell import RefStore, StateStore, StateBatcher, StateCache`` (and the compatibility
+surface ``StateManager``, ``BudgetManager``). `RefStore` and `StateStore` speak one
+vocabulary, `StateBackend`: a driver moves from one to the other by one line.
 Every error raised here is a `core.errors.StateError`; Ray failures arrive
 as `StateUnavailable` (also a `ConnectionError`), bad arguments as errors that
 are also `ValueError`s.
@@ -16,6 +18,7 @@ from core.errors import (
     StateError,
     UnknownTaskError,
 )
+from shell.backend import StateBackend
 from shell.batcher import StateBatcher
 from shell.cache import StateCache
 from shell.errors import (
@@ -32,6 +35,7 @@ from shell.ray_ops import (
     translate_ray_error,
     unwrap_ray_error,
 )
+from shell.refstore import RefStore
 from shell.store import StateStore
 
 __all__ = [
@@ -44,6 +48,8 @@ __all__ = [
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
+    "RefStore",
+    "StateBackend",
     "StateBatcher",
     "StateCache",
     "StateError",

@@ -11,7 +11,14 @@ from core.errors import StateError
 from core.jobs.update_batch import UpdateBatch, parse_updates
 from shell.errors import InvalidArgumentError
 
-__all__ = ["as_batch", "check_seconds", "stamp_task_updates"]
+__all__ = [
+    "as_batch",
+    "check_name",
+    "check_reserve_args",
+    "check_seconds",
+    "check_version",
+    "stamp_task_updates",
+]
 
 
 def as_batch(
@@ -42,6 +49,50 @@ def as_batch(
                 index=index,
             )
     return items
+
+
+def check_name(value: Any, field: str) -> str:
+    """Return a name or id argument: a str that is not blank.
+
+    Raises:
+        InvalidArgumentError: naming ``field`` and the value.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(
+            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
+        )
+    return value
+
+
+def check_reserve_args(agent_name: Any, agent_config: Any, reservation_id: Any) -> None:
+    """Check a reservation's arguments before any remote call.
+
+    Raises:
+        InvalidArgumentError: a blank or non-str ``agent_name`` or ``reservation_id``,
+            or an ``agent_config`` that is neither a mapping nor None.
+    """
+    check_name(agent_name, "agent_name")
+    if reservation_id is not None:
+        check_name(reservation_id, "reservation_id")
+    if agent_config is not None and not isinstance(agent_config, Mapping):
+        raise InvalidArgumentError(
+            f"agent_config must be a mapping or None, got {agent_config!r}",
+            field="agent_config",
+            value=agent_config,
+        )
+
+
+def check_version(value: Any, field: str = "since_version") -> int | None:
+    """Return a version argument: an int or None (a bool is refused).
+
+    Raises:
+        InvalidArgumentError: naming ``field`` and the value.
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidArgumentError(
+            f"{field} must be an int or None, got {value!r}", field=field, value=value
+        )
+    return value
 
 
 def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None:

@@ -1,9 +1,15 @@
 """`StateManager` and `BudgetManager`: the core's reducers applied to states held by Ray.
 
-Each write reads the current state (from the process's default `StateCache`
-when it is there, else with one ``ray.get``), lets the core compute the new
-state, and ``ray.put``s it once; the new state is remembered for its new ref
+Each write reads the current state (from a `StateCache` when it is there,
+else with one ``ray.get``), lets the core compute the new state, and
+``ray.put``s it once; the new state is remembered for its new ref
 (write-through), so the same process reading it back costs no ``ray.get``.
+The cache is the process's default one unless a method is given another
+(``cache=``); the clock that stamps updates and records is `now` unless it is
+given another (``clock=``).
+
+These static methods are the design note's compatibility surface; the same
+operations under the store's names are `shell.refstore.RefStore`.
 The shell only gathers inputs (refs, the clock, fresh ids) and validates
 arguments before any Ray call; every decision is the core's.
 """
@@ -12,7 +18,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -36,7 +42,14 @@ from shell.errors import InvalidArgumentError
 from shell.inputs import as_batch, stamp_task_updates
 from shell.ray_ops import check_ref, describe_ref, ray_put
 
-__all__ = ["BudgetManager", "StateManager", "default_cache", "now"]
+__all__ = [
+    "BudgetManager",
+    "StateManager",
+    "cache_or_default",
+    "clock_or_now",
+    "default_cache",
+    "now",
+]
 
 _DEFAULT_CACHE = StateCache()
 
@@ -51,10 +64,42 @@ def now() -> float:
     return time.time()
 
 
-def _put(state: Any) -> Any:
+def cache_or_default(cache: Any) -> StateCache:
+    """Return the cache to use: ``cache``, or the default one when None.
+
+    Raises:
+        InvalidArgumentError: ``cache`` is neither None nor a `StateCache`.
+    """
+    if cache is None:
+        return _DEFAULT_CACHE
+    if not isinstance(cache, StateCache):
+        raise InvalidArgumentError(
+            f"cache must be a StateCache or None, got {type(cache).__name__}: {cache!r}",
+            field="cache",
+            value=cache,
+        )
+    return cache
+
+
+def clock_or_now(clock: Any) -> Callable[[], float]:
+    """Return the clock to stamp with: ``clock``, or `now` when None.
+
+    Raises:
+        InvalidArgumentError: ``clock`` is neither None nor callable.
+    """
+    if clock is None:
+        return now
+    if not callable(clock):
+        raise InvalidArgumentError(
+            f"clock must be callable or None, got {clock!r}", field="clock", value=clock
+        )
+    return clock  # type: ignore[no-any-return]
+
+
+def _put(state: Any, cache: StateCache) -> Any:
     """``ray.put`` a new state and remember it for its ref."""
     ref = ray_put(state)
-    _DEFAULT_CACHE.remember(ref, state)
+    cache.remember(ref, state)
     return ref
 
 
@@ -85,23 +130,35 @@ def _check_state(state: Any, kind: type, where: str = "state") -> None:
         )
 
 
-def _read(ref: Any, kind: type) -> Any:
+def _read(ref: Any, kind: type, cache: StateCache) -> Any:
     """Return the state of ``ref`` (through the cache), checking it is a ``kind``.
 
     Raises:
         InvalidArgumentError: ``ref`` is not an ObjectRef or holds something else.
         StateUnavailable: the object cannot be fetched.
     """
-    state = _DEFAULT_CACHE.get(ref)
+    state = cache.get(ref)
     _check_state(state, kind, describe_ref(ref))
     return state
 
 
 class StateManager:
-    """Job executions held in Ray's object store, updated in batches; static methods only."""
+    """Job executions held in Ray's object store, updated in batches; static methods only.
+
+    Every method takes an optional keyword ``cache`` (a `StateCache`; the
+    default cache when None) and those that stamp take ``clock`` (epoch
+    seconds; `now` when None). Both are checked before any Ray call and raise
+    `InvalidArgumentError` when they are neither None nor of the right kind.
+    """
 
     @staticmethod
-    def create_job_execution(description: str, job_id: str | None = None) -> tuple[str, Any]:
+    def create_job_execution(
+        description: str,
+        job_id: str | None = None,
+        *,
+        cache: StateCache | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> tuple[str, Any]:
         """Create an empty job stamped with the current time and put it.
 
         Args:
@@ -114,16 +171,24 @@ class StateManager:
         Raises:
             InvalidTaskError: ``description`` or ``job_id`` is invalid.
         """
-        job = new_job(uuid.uuid4().hex if job_id is None else job_id, description, now())
-        return job.job_id, _put(job)
+        store, stamp = cache_or_default(cache), clock_or_now(clock)
+        job = new_job(uuid.uuid4().hex if job_id is None else job_id, description, stamp())
+        return job.job_id, _put(job, store)
 
     @staticmethod
-    def add_agent_task(ref: Any, task: TaskRecord | Mapping[str, Any]) -> Any:
+    def add_agent_task(
+        ref: Any, task: TaskRecord | Mapping[str, Any], *, cache: StateCache | None = None
+    ) -> Any:
         """Add one task to the job; see `add_agent_tasks`."""
-        return StateManager.add_agent_tasks(ref, [task])
+        return StateManager.add_agent_tasks(ref, [task], cache=cache)
 
     @staticmethod
-    def add_agent_tasks(ref: Any, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> Any:
+    def add_agent_tasks(
+        ref: Any,
+        tasks: Iterable[TaskRecord | Mapping[str, Any]],
+        *,
+        cache: StateCache | None = None,
+    ) -> Any:
         """Add tasks to the job, all or none, with at most one ``ray.get`` and one ``ray.put``.
 
         Args:
@@ -140,14 +205,21 @@ class StateManager:
             DuplicateTaskError: a task id is already in the job or repeated.
             StateUnavailable: the job cannot be fetched.
         """
+        store = cache_or_default(cache)
         check_ref(ref)
         records = list(iter_task_records(as_batch(tasks, "tasks", InvalidTaskError)))
         if not records:
             return ref
-        return _put(add_tasks(_read(ref, JobExecution), records))
+        return _put(add_tasks(_read(ref, JobExecution, store), records), store)
 
     @staticmethod
-    def batch_update_tasks(ref: Any, updates: TaskUpdates) -> Any:
+    def batch_update_tasks(
+        ref: Any,
+        updates: TaskUpdates,
+        *,
+        cache: StateCache | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Any:
         """Apply task updates in order, all or none, in at most one ``ray.get`` and one ``ray.put``.
 
         Args:
@@ -164,23 +236,24 @@ class StateManager:
             UnknownTaskError, InvalidTransitionError: from the core; nothing is put.
             StateUnavailable: the job cannot be fetched.
         """
+        store, stamp = cache_or_default(cache), clock_or_now(clock)
         check_ref(ref)
-        parsed = stamp_task_updates(updates, now(), InvalidUpdateError)
+        parsed = stamp_task_updates(updates, stamp(), InvalidUpdateError)
         if not len(parsed):
             return ref
-        job = _read(ref, JobExecution)
+        job = _read(ref, JobExecution, store)
         new = apply_task_updates(job, parsed)
-        return ref if new is job else _put(new)
+        return ref if new is job else _put(new, store)
 
     @staticmethod
-    def get_job_execution(ref: Any) -> JobExecution:
+    def get_job_execution(ref: Any, *, cache: StateCache | None = None) -> JobExecution:
         """Return the job's core state (cached by ref).
 
         Raises:
             InvalidArgumentError: ``ref`` is not an ObjectRef.
             StateUnavailable: the job cannot be fetched.
         """
-        return _read(ref, JobExecution)  # type: ignore[no-any-return]
+        return _read(ref, JobExecution, cache_or_default(cache))  # type: ignore[no-any-return]
 
     @staticmethod
     def _compute_job_summary(state: JobExecution) -> Mapping[str, Any]:
@@ -193,7 +266,7 @@ class StateManager:
         return freeze(summarize_job(state))  # type: ignore[no-any-return]
 
     @staticmethod
-    def get_job_summary(ref: Any) -> Mapping[str, Any]:
+    def get_job_summary(ref: Any, *, cache: StateCache | None = None) -> Mapping[str, Any]:
         """Return the job's summary (always cached), read-only.
 
         Returns:
@@ -203,25 +276,31 @@ class StateManager:
             InvalidArgumentError: ``ref`` is not an ObjectRef.
             StateUnavailable: the job cannot be fetched.
         """
-        return _DEFAULT_CACHE.get(ref, StateManager._compute_job_summary)  # type: ignore[no-any-return]
+        return cache_or_default(cache).get(ref, StateManager._compute_job_summary)  # type: ignore[no-any-return]
 
     @staticmethod
-    def get_results(ref: Any) -> list[dict[str, Any]]:
+    def get_results(ref: Any, *, cache: StateCache | None = None) -> list[dict[str, Any]]:
         """Return one fresh, mutable row per completed task, in insertion order.
 
         Raises:
             InvalidArgumentError: ``ref`` is not an ObjectRef.
             StateUnavailable: the job cannot be fetched.
         """
-        return job_results(_read(ref, JobExecution))
+        return job_results(_read(ref, JobExecution, cache_or_default(cache)))
 
 
 class BudgetManager:
-    """The budget held in Ray's object store; static methods only."""
+    """The budget held in Ray's object store; static methods only.
+
+    Takes ``cache`` (and, for `batch_record_costs`, ``clock``) like `StateManager`.
+    """
 
     @staticmethod
     def initialize_budget(
-        budget_config: Mapping[str, Any] | None, agents_config: Iterable[Mapping[str, Any]]
+        budget_config: Mapping[str, Any] | None,
+        agents_config: Iterable[Mapping[str, Any]],
+        *,
+        cache: StateCache | None = None,
     ) -> Any:
         """Build a budget from the service config and put it.
 
@@ -235,7 +314,8 @@ class BudgetManager:
         Raises:
             BudgetError: the config is invalid (nothing is put).
         """
-        return _put(new_budget(budget_config, agents_config))
+        store = cache_or_default(cache)
+        return _put(new_budget(budget_config, agents_config), store)
 
     @staticmethod
     def check_and_reserve_budget(
@@ -243,6 +323,8 @@ class BudgetManager:
         agent_name: str,
         agent_config: Mapping[str, Any] | None,
         reservation_id: str | None = None,
+        *,
+        cache: StateCache | None = None,
     ) -> tuple[bool, Decimal, str, Any]:
         """Reserve one job's expected cost for an agent if the budget allows.
 
@@ -262,14 +344,17 @@ class BudgetManager:
             BudgetError: a bad name, config or reservation id.
             StateUnavailable: the budget cannot be fetched.
         """
+        store = cache_or_default(cache)
         check_ref(ref)
-        state = _read(ref, BudgetState)
+        state = _read(ref, BudgetState, store)
         decision, new = reserve(state, agent_name, agent_config, reservation_id)
-        new_ref = ref if new is state else _put(new)
+        new_ref = ref if new is state else _put(new, store)
         return decision.can_afford, decision.expected_cost, decision.reason, new_ref
 
     @staticmethod
-    def release_reservation(ref: Any, agent_name: str, amount: Any) -> Any:
+    def release_reservation(
+        ref: Any, agent_name: str, amount: Any, *, cache: StateCache | None = None
+    ) -> Any:
         """Give back part of an agent's reservation (e.g. a job that failed to start).
 
         Returns:
@@ -280,13 +365,20 @@ class BudgetManager:
             BudgetError: an unknown agent or a bad amount.
             StateUnavailable: the budget cannot be fetched.
         """
+        store = cache_or_default(cache)
         check_ref(ref)
-        state = _read(ref, BudgetState)
+        state = _read(ref, BudgetState, store)
         new = release_reservation(state, agent_name, amount)
-        return ref if new is state else _put(new)
+        return ref if new is state else _put(new, store)
 
     @staticmethod
-    def batch_record_costs(ref: Any, cost_records: Iterable[Mapping[str, Any]]) -> Any:
+    def batch_record_costs(
+        ref: Any,
+        cost_records: Iterable[Mapping[str, Any]],
+        *,
+        cache: StateCache | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> Any:
         """Record paid jobs atomically with at most one ``ray.get`` and one ``ray.put``.
 
         Args:
@@ -304,13 +396,14 @@ class BudgetManager:
                 conflicting duplicate; nothing is put.
             StateUnavailable: the budget cannot be fetched.
         """
+        store, stamp = cache_or_default(cache), clock_or_now(clock)
         check_ref(ref)
-        records = _stamped_records(cost_records, now())
+        records = _stamped_records(cost_records, stamp())
         if not records:
             return ref
-        state = _read(ref, BudgetState)
+        state = _read(ref, BudgetState, store)
         new = record_costs(state, records)
-        return ref if new is state else _put(new)
+        return ref if new is state else _put(new, store)
 
     @staticmethod
     def _compute_budget_summary(state: BudgetState) -> Mapping[str, Any]:
@@ -323,21 +416,21 @@ class BudgetManager:
         return freeze(summarize_budget(state))  # type: ignore[no-any-return]
 
     @staticmethod
-    def get_budget_summary(ref: Any) -> Mapping[str, Any]:
+    def get_budget_summary(ref: Any, *, cache: StateCache | None = None) -> Mapping[str, Any]:
         """Return the budget's summary (always cached), read-only.
 
         Raises:
             InvalidArgumentError: ``ref`` is not an ObjectRef.
             StateUnavailable: the budget cannot be fetched.
         """
-        return _DEFAULT_CACHE.get(ref, BudgetManager._compute_budget_summary)  # type: ignore[no-any-return]
+        return cache_or_default(cache).get(ref, BudgetManager._compute_budget_summary)  # type: ignore[no-any-return]
 
     @staticmethod
-    def get_budget_state(ref: Any) -> BudgetState:
+    def get_budget_state(ref: Any, *, cache: StateCache | None = None) -> BudgetState:
         """Return the budget's core state (cached by ref), for `BudgetCalculator`.
 
         Raises:
             InvalidArgumentError: ``ref`` is not an ObjectRef.
             StateUnavailable: the budget cannot be fetched.
         """
-        return _read(ref, BudgetState)  # type: ignore[no-any-return]
+        return _read(ref, BudgetState, cache_or_default(cache))  # type: ignore[no-any-return]

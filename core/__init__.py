@@ -14,6 +14,8 @@ from core.batching import (
     drop_cost_records,
     drop_task_updates,
     empty_batch,
+    requeue_cost_records,
+    requeue_task_updates,
 )
 from core.budget.calculator import BudgetCalculator
 from core.budget.money import to_money, to_optional_money
@@ -113,6 +115,8 @@ __all__ = [
     "record_cost",
     "record_costs",
     "release_reservation",
+    "requeue_cost_records",
+    "requeue_task_updates",
     "reserve",
     "summarize_budget",
     "summarize_job",

@@ -7,13 +7,14 @@ flush) is here, pure.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
 from core.budget.reducers import BudgetState, parse_cost_record, record_costs
+from core.errors import BudgetError, InvalidUpdateError, StateError
 from core.frozen import FrozenDict
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdate, apply_task_updates, parse_update
@@ -27,6 +28,8 @@ __all__ = [
     "drop_cost_records",
     "drop_task_updates",
     "empty_batch",
+    "requeue_cost_records",
+    "requeue_task_updates",
 ]
 
 
@@ -94,13 +97,41 @@ def apply_pending_cost_records(budget: BudgetState, batch: PendingBatch) -> Budg
 
 
 def drop_task_updates(batch: PendingBatch, count: int) -> PendingBatch:
-    """Return the batch without its first ``count`` task updates (those just flushed).
+    """Return the batch without its first ``count`` task updates (those handed to a flush).
 
     Updates added while a flush was in flight come after them and stay pending.
+
+    Raises:
+        InvalidUpdateError: ``count`` is not an int >= 0.
     """
-    return batch._replace(task_updates=batch.task_updates[count:])
+    return batch._replace(task_updates=batch.task_updates[_count(count, InvalidUpdateError) :])
 
 
 def drop_cost_records(batch: PendingBatch, count: int) -> PendingBatch:
-    """Return the batch without its first ``count`` cost records (those just flushed)."""
-    return batch._replace(cost_records=batch.cost_records[count:])
+    """Return the batch without its first ``count`` cost records (those handed to a flush).
+
+    Raises:
+        BudgetError: ``count`` is not an int >= 0.
+    """
+    return batch._replace(cost_records=batch.cost_records[_count(count, BudgetError) :])
+
+
+def requeue_task_updates(batch: PendingBatch, updates: Sequence[TaskUpdate]) -> PendingBatch:
+    """Return the batch with ``updates`` (from a failed flush) back in front, in their order.
+
+    They were dropped when handed to the flush, so updates added meanwhile
+    come after them, as they were added. O(n).
+    """
+    return batch._replace(task_updates=pvector(updates).extend(batch.task_updates))
+
+
+def requeue_cost_records(batch: PendingBatch, records: Sequence[Mapping[str, Any]]) -> PendingBatch:
+    """Return the batch with ``records`` (from a failed flush) back in front, in their order."""
+    return batch._replace(cost_records=pvector(records).extend(batch.cost_records))
+
+
+def _count(count: Any, error: type[StateError]) -> int:
+    """Return a count of items to drop, refusing what slicing would misread (negative, bool)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise error(f"count must be an int >= 0, got {count!r}", field="count", value=count)
+    return count

@@ -1,18 +1,31 @@
-"""`StateBatcher`: collect updates as they happen, apply them later in one Ray round trip.
+"""`StateBatcher`: collect updates as they happen, apply them later in one round trip.
 
-A thin thread-safe wrapper around the core's `core.batching.PendingBatch`:
-one lock guards the current batch; a flush snapshots it, applies the
-snapshot with one read and one write, and on success drops exactly the
-flushed prefix, so updates added meanwhile stay pending. A flush that fails
-drops nothing and re-raises.
+A thin thread-safe wrapper around the core's `core.batching.PendingBatch`.
+One lock guards the queue. A flush takes the queued items of one kind out
+of the queue (they are then *in flight*, no longer queued), sends them, and
+on failure puts them back in front, in order: so `clear` never returns an
+item a flush delivers, and a failed flush loses nothing.
+
+The flush policy (``max_items``, ``max_delay``, flush on `close` and on
+leaving a ``with`` block) needs a bound backend (a `shell.refstore.RefStore`
+or `shell.store.StateStore`, and a job id). It flushes when an item is added
+and the policy is due, or when the driver calls `flush_if_due`, never from a
+background thread. Why: a flush is a Ray call that can fail; in the caller's
+thread its error reaches the code that can act on it, the order of flushes
+is the order of calls, tests drive it with a fake timer and no sleeps, and
+there is no thread to leak if the driver forgets `close`. The cost: with no
+adds and no `flush_if_due`, an item can wait longer than ``max_delay``, so a
+driver's poll loop calls `flush_if_due` (one lock and a clock read when
+nothing is due).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 import ray
@@ -24,15 +37,18 @@ from core.batching import (
     drop_cost_records,
     drop_task_updates,
     empty_batch,
+    requeue_cost_records,
+    requeue_task_updates,
 )
 from shell.errors import InvalidArgumentError
+from shell.inputs import check_name, check_seconds
 from shell.managers import BudgetManager, StateManager
 
 __all__ = ["StateBatcher"]
 
 
 def _is_store(target: Any) -> bool:
-    """True for a store handle (anything with ``update_tasks``/``record_costs``), not a ref."""
+    """True for a backend handle (anything with ``update_tasks``/``record_costs``), not a ref."""
     return not isinstance(target, ray.ObjectRef) and (
         hasattr(target, "update_tasks") or hasattr(target, "record_costs")
     )
@@ -49,29 +65,88 @@ def _check_target(target: Any, method: str) -> None:
     )
 
 
+def _check_callable(value: Any, field: str) -> None:
+    if not callable(value):
+        raise InvalidArgumentError(
+            f"{field} must be callable, got {value!r}", field=field, value=value
+        )
+
+
 class StateBatcher:
     """Thread-safe collector of task updates and cost records, flushed in batches.
 
     Args:
-        clock: Wall-clock epoch seconds stamped on items added without ``at``.
+        clock: Wall-clock epoch seconds stamped on items added without ``at``
+            (the one clock that stamps what goes through this batcher).
+        backend: Where `flush`, the policy and `close` send items: a
+            `RefStore` or `StateStore` (anything with ``update_tasks`` and
+            ``record_costs``); None leaves only the explicit ``flush_*`` methods.
+        job_id: The job task updates belong to, for ``backend``.
+        max_items: Flush once this many items (both kinds) are queued; None: no limit.
+        max_delay: Flush once the oldest queued item has waited this many
+            seconds (checked on add and by `flush_if_due`); None: no limit.
+        timer: Monotonic seconds for ``max_delay``; tests inject a fake one.
 
     Raises:
-        InvalidArgumentError: ``clock`` is not callable.
+        InvalidArgumentError: an argument has the wrong type or value, or a
+            policy (``max_items``, ``max_delay``) is given without a backend.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        if not callable(clock):
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        backend: Any = None,
+        job_id: str | None = None,
+        max_items: int | None = None,
+        max_delay: float | None = None,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_callable(clock, "clock")
+        _check_callable(timer, "timer")
+        if backend is not None and not (
+            hasattr(backend, "update_tasks") and hasattr(backend, "record_costs")
+        ):
             raise InvalidArgumentError(
-                f"clock must be callable, got {clock!r}", field="clock", value=clock
+                "backend must have update_tasks() and record_costs() (a RefStore or "
+                f"StateStore), got {type(backend).__name__}: {backend!r}",
+                field="backend",
+                value=backend,
+            )
+        if job_id is not None:
+            check_name(job_id, "job_id")
+        if max_items is not None and (
+            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
+        ):
+            raise InvalidArgumentError(
+                f"max_items must be an int >= 1 or None, got {max_items!r}",
+                field="max_items",
+                value=max_items,
+            )
+        max_delay = check_seconds(max_delay, "max_delay", none_ok=True)
+        if backend is None and (max_items is not None or max_delay is not None):
+            raise InvalidArgumentError(
+                "a flush policy (max_items, max_delay) needs a backend to flush into",
+                field="backend",
+                value=None,
             )
         self._clock = clock
+        self._timer = timer
+        self._backend = backend
+        self._job_id = job_id
+        self._max_items = max_items
+        self._max_delay = max_delay
         self._lock = threading.Lock()
-        # Flushes of one kind run one at a time, or two could apply the same prefix.
+        # Flushes of one kind run one at a time, so they send items in order.
         self._task_flush = threading.Lock()
         self._cost_flush = threading.Lock()
         self._batch = empty_batch()
-        # Bumped by clear(): a flush in flight must not then drop items added after it.
-        self._generation = 0
+        # Timer reading no later than when the oldest queued item was added; None when empty.
+        self._oldest: float | None = None
+        self._closed = False
+        self._flushes = 0
+
+    # ------------------------------------------------------------ adding
 
     def add_task_update(
         self,
@@ -83,12 +158,19 @@ class StateBatcher:
     ) -> None:
         """Queue a task update, validated now and stamped with the clock when ``at`` is None.
 
+        Then flushes if the policy is due (see `flush_if_due`).
+
         Raises:
             InvalidUpdateError: a field has the wrong type or value; nothing is queued.
+            InvalidArgumentError: the batcher is closed; nothing is queued.
+            StateError: the policy's flush failed; the update stays queued.
         """
         stamp = self._clock() if at is None else at
         with self._lock:
+            self._check_open()
             self._batch = add_task_update(self._batch, task_id, status, result, error, stamp)
+            self._queued()
+        self.flush_if_due()
 
     def add_cost_record(
         self,
@@ -100,8 +182,12 @@ class StateBatcher:
     ) -> None:
         """Queue a cost record, validated and made exact now, stamped when ``at`` is None.
 
+        Then flushes if the policy is due (see `flush_if_due`).
+
         Raises:
             BudgetError: a field has the wrong type or value; nothing is queued.
+            InvalidArgumentError: the batcher is closed; nothing is queued.
+            StateError: the policy's flush failed; the record stays queued.
         """
         record = {
             "agent_name": agent_name,
@@ -111,30 +197,144 @@ class StateBatcher:
             "at": self._clock() if at is None else at,
         }
         with self._lock:
+            self._check_open()
             self._batch = add_cost_record(self._batch, record)
+            self._queued()
+        self.flush_if_due()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise InvalidArgumentError(
+                "the StateBatcher is closed", field="batcher", value="closed"
+            )
+
+    def _queued(self) -> None:
+        """Note that an item was just queued (call with the lock held)."""
+        if self._oldest is None and self._max_delay is not None:
+            self._oldest = self._timer()
+
+    # ------------------------------------------------------------ policy
+
+    def flush_if_due(self) -> bool:
+        """Flush into the backend when ``max_items`` or ``max_delay`` is reached.
+
+        O(1) when nothing is due. A driver's poll loop calls it so that an item
+        never waits much longer than ``max_delay`` when nothing else is added.
+
+        Returns:
+            True when it flushed.
+
+        Raises:
+            StateError: the flush failed; every item stays queued.
+        """
+        if self._backend is None:
+            return False
+        with self._lock:
+            size = len(self._batch.task_updates) + len(self._batch.cost_records)
+            due = size > 0 and (
+                (self._max_items is not None and size >= self._max_items)
+                or (
+                    self._oldest is not None
+                    and self._max_delay is not None
+                    and self._timer() - self._oldest >= self._max_delay
+                )
+            )
+        if due:
+            self.flush()
+        return due
+
+    def flush(self) -> None:
+        """Send everything queued, of both kinds, into the bound backend (one call per kind).
+
+        Raises:
+            InvalidArgumentError: no backend is bound, or task updates are queued
+                and no ``job_id`` was given.
+            StateError: the backend refused a batch; it stays queued.
+        """
+        if self._backend is None:
+            raise InvalidArgumentError(
+                "flush() needs a backend; pass backend= or use flush_task_updates(target)",
+                field="backend",
+                value=None,
+            )
+        with self._lock:
+            has_updates = bool(self._batch.task_updates)
+            has_any = has_updates or bool(self._batch.cost_records)
+        if has_updates:
+            if self._job_id is None:
+                raise InvalidArgumentError(
+                    "job_id is required to flush task updates into a backend",
+                    field="job_id",
+                    value=None,
+                )
+            self.flush_task_updates(self._backend, self._job_id)
+        self.flush_budget_updates(self._backend)
+        if has_any:
+            with self._lock:
+                self._flushes += 1
+
+    @property
+    def flushes(self) -> int:
+        """How many `flush` calls (the policy's, `close`'s or the caller's) sent anything."""
+        return self._flushes
+
+    def close(self) -> None:
+        """Flush what is queued into the backend (if any) and refuse later adds.
+
+        Calling it again is harmless. If the flush fails, the batcher stays
+        open with everything queued, and the error is raised.
+        """
+        if self._closed:
+            return
+        if self._backend is not None:
+            self.flush()
+        with self._lock:
+            self._closed = True
+
+    def __enter__(self) -> StateBatcher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        # Observations made before an error are still true: flush them too.
+        self.close()
+
+    # ------------------------------------------------------------ explicit flushes
 
     def flush_task_updates(self, target: Any, job_id: str | None = None) -> Any:
-        """Apply every queued task update, in the order added, in one Ray round trip.
+        """Apply every queued task update, in the order added, in one round trip.
 
         Args:
-            target: The job's ObjectRef, or a store handle (with ``update_tasks``).
-            job_id: The job, required with a store.
+            target: The job's ObjectRef, or a backend (with ``update_tasks``).
+            job_id: The job; required with a backend, refused with a ref.
 
         Returns:
             For a ref, the new ref (``target`` itself, with no Ray call, when
-            nothing is queued). For a store, what ``update_tasks`` returns (its
-            version), or None when nothing is queued.
+            nothing is queued). For a backend, what ``update_tasks`` returns
+            (its version), or None when nothing is queued.
 
         Raises:
-            InvalidArgumentError: ``target`` is neither, or a store without ``job_id``.
+            InvalidArgumentError: ``target`` is neither, a backend without
+                ``job_id``, or a ref with one; nothing is sent.
             StateError: the core or the store refused the batch; every update
                 stays queued and nothing was applied.
         """
-        store = _is_store(target) or job_id is not None
         _check_target(target, "update_tasks")
+        store = _is_store(target)
         if store and job_id is None:
             raise InvalidArgumentError(
                 "job_id is required to flush into a store", field="job_id", value=None
+            )
+        if not store and job_id is not None:
+            raise InvalidArgumentError(
+                "job_id is only for a store: a job's ObjectRef already names its job, "
+                f"got job_id={job_id!r}",
+                field="job_id",
+                value=job_id,
             )
         send = (
             partial(target.update_tasks, job_id)
@@ -142,18 +342,23 @@ class StateBatcher:
             else partial(StateManager.batch_update_tasks, target)
         )
         return self._flush(
-            self._task_flush, "task_updates", send, drop_task_updates, None if store else target
+            self._task_flush,
+            "task_updates",
+            send,
+            drop_task_updates,
+            requeue_task_updates,
+            None if store else target,
         )
 
     def flush_budget_updates(self, target: Any) -> Any:
-        """Apply every queued cost record, in the order added, in one Ray round trip.
+        """Apply every queued cost record, in the order added, in one round trip.
 
         Args:
-            target: The budget's ObjectRef, or a store handle (with ``record_costs``).
+            target: The budget's ObjectRef, or a backend (with ``record_costs``).
 
         Returns:
             For a ref, the new ref (``target`` itself, with no Ray call, when
-            nothing is queued). For a store, what ``record_costs`` returns, or
+            nothing is queued). For a backend, what ``record_costs`` returns, or
             None when nothing is queued.
 
         Raises:
@@ -165,7 +370,12 @@ class StateBatcher:
         store = _is_store(target)
         send = target.record_costs if store else partial(BudgetManager.batch_record_costs, target)
         return self._flush(
-            self._cost_flush, "cost_records", send, drop_cost_records, None if store else target
+            self._cost_flush,
+            "cost_records",
+            send,
+            drop_cost_records,
+            requeue_cost_records,
+            None if store else target,
         )
 
     def _flush(
@@ -174,9 +384,13 @@ class StateBatcher:
         kind: str,
         send: Callable[[list[Any]], Any],
         drop: Callable[[PendingBatch, int], PendingBatch],
+        requeue: Callable[[PendingBatch, Sequence[Any]], PendingBatch],
         nothing_queued: Any,
     ) -> Any:
-        """Send a snapshot of the queued items of one kind; on success drop exactly those.
+        """Take the queued items of one kind out of the queue and send them.
+
+        While they are in flight `clear` cannot return them; if ``send``
+        fails they go back in front of anything added meanwhile.
 
         Returns:
             What ``send`` returned, or ``nothing_queued`` (and no call) when none is queued.
@@ -184,28 +398,36 @@ class StateBatcher:
         with flush_lock:
             with self._lock:
                 items = list(getattr(self._batch, kind))
-                generation = self._generation
-            if not items:
-                return nothing_queued
-            result = send(items)
-            with self._lock:
-                if generation == self._generation:
-                    self._batch = drop(self._batch, len(items))
-            return result
+                if not items:
+                    return nothing_queued
+                self._batch = drop(self._batch, len(items))
+                oldest = self._oldest
+                if not (self._batch.task_updates or self._batch.cost_records):
+                    self._oldest = None
+            try:
+                return send(items)
+            except BaseException:
+                with self._lock:
+                    self._batch = requeue(self._batch, items)
+                    if oldest is not None:
+                        self._oldest = oldest if self._oldest is None else min(oldest, self._oldest)
+                raise
+
+    # ------------------------------------------------------------ inspection
 
     def pending(self) -> PendingBatch:
-        """Return an immutable snapshot of what is queued (``task_updates``, ``cost_records``)."""
+        """Return an immutable snapshot of what is queued (items in flight are not)."""
         with self._lock:
             return self._batch
 
     def clear(self) -> PendingBatch:
-        """Drop everything queued and return what was dropped."""
+        """Drop everything queued and return it; items a flush has in flight are not touched."""
         with self._lock:
             dropped, self._batch = self._batch, empty_batch()
-            self._generation += 1
+            self._oldest = None
             return dropped
 
     def __len__(self) -> int:
-        """Number of queued items of both kinds."""
+        """Number of queued items of both kinds (items in flight are not counted)."""
         with self._lock:
             return len(self._batch.task_updates) + len(self._batch.cost_records)

@@ -26,6 +26,7 @@ from shell.demo.progress import LiveProgress
 from shell.demo.simulation import Outcome, draw_outcome, run_agent_job
 from shell.managers import BudgetManager, StateManager, default_cache
 from shell.ray_ops import ray_op_counts
+from shell.refstore import RefStore
 
 __all__ = [
     "FLUSH_SIZE",
@@ -227,20 +228,32 @@ class _RefsDriver:
         self.options = options
         self.progress = progress
         self.tally = OpTally()
-        self.batcher = StateBatcher()
-        self.flushes = 0
-        self.job_id, self.job_ref = StateManager.create_job_execution(config.description)
-        self.budget_ref = BudgetManager.initialize_budget(
-            config.budget_config(), config.agents_config()
+        # A RefStore holds the current refs (StateManager/BudgetManager underneath);
+        # StateStore.create here would give the store mode's backend.
+        self.refs = RefStore.create(config.budget_config(), config.agents_config())
+        self.job_id = self.refs.create_job(config.description)
+        # The batcher's policy flushes at FLUSH_SIZE items or after the flush interval.
+        self.batcher = StateBatcher(
+            backend=self.refs,
+            job_id=self.job_id,
+            max_items=FLUSH_SIZE,
+            max_delay=options.flush_interval,
         )
 
-    def flush(self) -> None:
-        """Apply everything collected: one job write and one budget write at most."""
-        if not len(self.batcher):
-            return
-        self.job_ref = self.batcher.flush_task_updates(self.job_ref)
-        self.budget_ref = self.batcher.flush_budget_updates(self.budget_ref)
-        self.flushes += 1
+    @property
+    def job_ref(self) -> Any:
+        """The job's current ObjectRef."""
+        return self.refs.job_ref(self.job_id)
+
+    @property
+    def budget_ref(self) -> Any:
+        """The budget's current ObjectRef."""
+        return self.refs.budget_ref
+
+    @property
+    def flushes(self) -> int:
+        """Batcher flushes made (each writes the job and the budget at most once)."""
+        return self.batcher.flushes
 
     def show(self, label: str) -> None:
         """Poll the job and budget summaries through the cache and redraw."""
@@ -254,16 +267,16 @@ class _RefsDriver:
         record = RoundRecord(plan)
         for task in plan.tasks:
             agent = self.config.agent(task.agent_name)
-            can, expected, reason, self.budget_ref = BudgetManager.check_and_reserve_budget(
-                self.budget_ref, agent.name, agent.budget_config(), reservation_id=task.task_id
+            decision = self.refs.reserve(
+                agent.name, agent.budget_config(), reservation_id=task.task_id
             )
             self.tally.reservations += 1
-            if can:
+            if decision.can_afford:
                 self.tally.grants += 1
-                record.granted.append((task, expected))
+                record.granted.append((task, decision.expected_cost))
             else:
                 record.refused.append(
-                    {"task_id": task.task_id, "agent_name": agent.name, "reason": reason}
+                    {"task_id": task.task_id, "agent_name": agent.name, "reason": decision.reason}
                 )
         return record
 
@@ -272,7 +285,7 @@ class _RefsDriver:
         label = f"round {plan.round}"
         record = self.reserve(plan)
         specs = [task.spec(self.config.description) for task, _ in record.granted]
-        self.job_ref = StateManager.add_agent_tasks(self.job_ref, specs)
+        self.refs.add_tasks(self.job_id, specs)
         self.tally.tasks_added += len(specs)
         expected = {task.task_id: cost for task, cost in record.granted}
         pairs = [(task, self.config.agent(task.agent_name)) for task, _ in record.granted]
@@ -284,7 +297,6 @@ class _RefsDriver:
             self.batcher.add_task_update(task.task_id, "running")
             self.tally.status_updates += 1
         order = InOrder(finish_order(self.options.seed, pairs))
-        last_flush = time.monotonic()
         while pending or len(self.batcher):
             if pending:
                 ready, pending = ray.wait(
@@ -305,14 +317,10 @@ class _RefsDriver:
                 )
                 self.tally.status_updates += 1
                 self.tally.cost_records += 1
-            waited = time.monotonic() - last_flush
-            if (
-                not pending
-                or len(self.batcher) >= FLUSH_SIZE
-                or waited >= self.options.flush_interval
-            ):
-                self.flush()
-                last_flush = time.monotonic()
+            if not pending:
+                self.batcher.flush()
+            else:
+                self.batcher.flush_if_due()
             self.show(label)
         return record
 

@@ -61,7 +61,6 @@ def store_writer(
     """
     before = ray_op_counts()
     tally = OpTally(creations=0)
-    batcher = StateBatcher()
     granted: list[tuple[PlannedTask, AgentSpec, Decimal]] = []
     refused: list[dict[str, str]] = []
     for task, agent in share:
@@ -77,19 +76,14 @@ def store_writer(
     if granted:
         store.add_tasks(job_id, [task.spec(description) for task, _, _ in granted])
         tally.tasks_added += len(granted)
+    # The batcher's policy flushes at FLUSH_SIZE items or after the flush interval.
+    batcher = StateBatcher(
+        backend=store, job_id=job_id, max_items=FLUSH_SIZE, max_delay=options.flush_interval
+    )
     for task, _, _ in granted:
         batcher.add_task_update(task.task_id, "running")
         tally.status_updates += 1
-    flushes = 0
-
-    def flush() -> None:
-        nonlocal flushes
-        if len(batcher):
-            batcher.flush_task_updates(store, job_id)
-            batcher.flush_budget_updates(store)
-            flushes += 1
-
-    flush()
+    batcher.flush()
     schedule = sorted(
         (
             (draw_outcome(options.seed, task.task_id, agent), expected)
@@ -98,7 +92,7 @@ def store_writer(
         key=lambda pair: (pair[0].duration, pair[0].task_id),
     )
     outcomes: list[Outcome] = []
-    start = last_flush = time.monotonic()
+    start = time.monotonic()
     for outcome, expected in schedule:
         delay = start + outcome.duration * options.speed - time.monotonic()
         if delay > 0:
@@ -109,17 +103,14 @@ def store_writer(
         batcher.add_cost_record(outcome.agent_name, expected, outcome.cost, outcome.task_id)
         tally.status_updates += 1
         tally.cost_records += 1
-        if len(batcher) >= FLUSH_SIZE or time.monotonic() - last_flush >= options.flush_interval:
-            flush()
-            last_flush = time.monotonic()
-    flush()
+    batcher.close()
     return {
         "granted": [(task, expected) for task, _, expected in granted],
         "refused": refused,
         "outcomes": outcomes,
         "tally": tally,
         "ops": op_delta(before, ray_op_counts()),
-        "flushes": flushes,
+        "flushes": batcher.flushes,
     }
 
 

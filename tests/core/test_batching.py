@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,8 @@ from core.batching import (
     drop_cost_records,
     drop_task_updates,
     empty_batch,
+    requeue_cost_records,
+    requeue_task_updates,
 )
 from core.budget.reducers import new_budget, record_cost
 from core.errors import BudgetError
@@ -83,3 +86,26 @@ def test_drop_removes_only_the_flushed_prefix() -> None:
     rest = drop_cost_records(drop_task_updates(batch, 3), 2)
     assert [u.task_id for u in rest.task_updates] == ["t3", "t4"]
     assert [r["job_id"] for r in rest.cost_records] == ["j2", "j3", "j4"]
+
+
+@pytest.mark.parametrize("count", [-1, True, 1.0, None])
+def test_drop_refuses_a_count_slicing_would_misread(count: Any) -> None:
+    """drop_task_updates(batch, -1) would keep only the last item: a bad count is refused."""
+    batch = add_task_update(add_task_update(empty_batch(), "t0", "running"), "t1", "running")
+    with pytest.raises(InvalidUpdateError) as info:
+        drop_task_updates(batch, count)
+    assert info.value.field == "count"
+    with pytest.raises(BudgetError):
+        drop_cost_records(batch, count)
+
+
+def test_requeue_puts_a_failed_flush_back_in_front_in_order() -> None:
+    """Items taken by a flush that failed go back before those added meanwhile."""
+    batch = add_task_update(add_task_update(empty_batch(), "t0", "running"), "t1", "running")
+    taken = batch.task_updates
+    later = add_task_update(drop_task_updates(batch, len(taken)), "t2", "running")
+    later = add_cost_record(later, {"agent_name": "a", "expected": 1, "actual": 1, "job_id": "j"})
+    back = requeue_task_updates(later, taken)
+    assert [u.task_id for u in back.task_updates] == ["t0", "t1", "t2"]
+    records = requeue_cost_records(drop_cost_records(back, 1), back.cost_records)
+    assert [r["job_id"] for r in records.cost_records] == ["j"]

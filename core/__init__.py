@@ -37,6 +37,7 @@ from core.budget.summary import summarize_budget
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
+    InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
@@ -74,6 +75,7 @@ __all__ = [
     "CostRecord",
     "DuplicateTaskError",
     "FrozenDict",
+    "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",

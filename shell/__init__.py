@@ -10,6 +10,7 @@ from core.budget.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
+    InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
@@ -41,6 +42,7 @@ __all__ = [
     "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidArgumentError",
+    "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",

@@ -39,6 +39,7 @@ from core.budget.summary import summarize_budget
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
+    InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
@@ -75,6 +76,7 @@ __all__ = [
     "CostRecord",
     "DuplicateTaskError",
     "FrozenDict",
+    "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",

@@ -1,13 +1,37 @@
-"""The one rule every batch argument follows: an iterable of items, not a lone item."""
+"""The rules every argument of a public function follows: batches, mappings and states.
+
+Caller objects are read once, here, into plain values: a batch into a list,
+a mapping into a plain dict. Whatever a hostile argument raises while it is
+read (a generator that fails midway, a mapping whose ``__getitem__`` raises
+or whose keys are unhashable) becomes the caller's `StateError`, with the
+original exception chained as its cause, before any state is touched.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
-from core.errors import StateError
+from core.errors import InvalidStateError, StateError, describe
 
-__all__ = ["item_list"]
+__all__ = ["check_state", "item_ident", "item_list", "plain_mapping"]
+
+_S = TypeVar("_S")
+
+
+def check_state(value: Any, kind: type[_S], field: str) -> _S:
+    """Return ``value`` if it is a ``kind``; O(1).
+
+    Raises:
+        InvalidStateError: naming ``field`` and what it got instead.
+    """
+    if isinstance(value, kind):
+        return value
+    raise InvalidStateError(
+        f"{field} must be a {kind.__name__}, got {type(value).__name__}: {describe(value)}",
+        field=field,
+        value=value,
+    )
 
 
 def item_list(
@@ -27,13 +51,62 @@ def item_list(
         lone: Further types that are one item although iterable (a NamedTuple item).
 
     Raises:
-        StateError: of type ``error``, naming ``field`` and the value.
+        StateError: of type ``error``, naming ``field`` and the value; when
+            iterating ``value`` raised, that exception is the cause.
     """
     # A lone mapping or string is iterable too, but iterating it is never what was meant.
-    if isinstance(value, (Mapping, str, bytes, *lone)) or not isinstance(value, Iterable):
+    if isinstance(value, (Mapping, str, bytes, bytearray, *lone)) or not isinstance(
+        value, Iterable
+    ):
         raise error(
-            f"{field} must be an iterable of {what}, got {type(value).__name__}: {value!r}",
+            f"{field} must be an iterable of {what}, got {type(value).__name__}: {describe(value)}",
             field=field,
             value=value,
         )
-    return list(value)
+    try:
+        return list(value)
+    except StateError:
+        raise
+    except Exception as err:
+        raise error(
+            f"{field} could not be iterated: {describe(err)}", field=field, value=value
+        ) from err
+
+
+def plain_mapping(value: Any, field: str, error: type[StateError]) -> dict[Any, Any]:
+    """Return a mapping argument as a plain dict (a plain dict itself is returned as it is).
+
+    Reading a ``Mapping`` subclass runs its own code; reading it once here
+    keeps everything after from meeting that code again. O(len(value)).
+
+    Raises:
+        StateError: of type ``error`` when ``value`` is not a mapping or cannot
+            be read (the exception reading raised is the cause).
+    """
+    if type(value) is dict:
+        return value
+    if not isinstance(value, Mapping):
+        raise error(
+            f"{field} must be a mapping, got {type(value).__name__}: {describe(value)}",
+            field=field,
+            value=value,
+        )
+    try:
+        return dict(value.items())
+    except Exception as err:
+        raise error(
+            f"{field} (a {type(value).__name__}) could not be read: {describe(err)}",
+            field=field,
+            value=value,
+        ) from err
+
+
+def item_ident(item: Any, key: str) -> Any:
+    """Return ``item[key]`` of a batch item for an error message, or None; never raises."""
+    ident = getattr(item, key, None) if isinstance(item, tuple) else None
+    if isinstance(item, Mapping):
+        try:
+            ident = item.get(key)
+        except Exception:
+            ident = None
+    return ident

@@ -13,8 +13,9 @@ from typing import Any, NamedTuple
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
+from core.batch_args import check_state
 from core.budget.reducers import BudgetState, parse_cost_record, record_costs
-from core.errors import BudgetError, InvalidUpdateError, StateError
+from core.errors import InvalidUpdateError, describe
 from core.frozen import FrozenDict
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdate, apply_task_updates, parse_update
@@ -66,6 +67,7 @@ def add_task_update(
     Raises:
         InvalidUpdateError: a field has the wrong type or value; ``batch`` is unchanged.
     """
+    check_state(batch, PendingBatch, "batch")
     update = parse_update(
         {"task_id": task_id, "status": status, "result": result, "error": error, "at": at}
     )
@@ -82,17 +84,20 @@ def add_cost_record(batch: PendingBatch, record: Mapping[str, Any]) -> PendingBa
     Raises:
         BudgetError: the record is malformed or an amount is invalid; ``batch`` is unchanged.
     """
+    check_state(batch, PendingBatch, "batch")
     parsed = parse_cost_record(record)
     return batch._replace(cost_records=batch.cost_records.append(FrozenDict(parsed._asdict())))
 
 
 def apply_pending_task_updates(job: JobExecution, batch: PendingBatch) -> JobExecution:
     """Return the job after every pending task update, in the order added, all or none."""
+    check_state(batch, PendingBatch, "batch")
     return apply_task_updates(job, batch.task_updates)
 
 
 def apply_pending_cost_records(budget: BudgetState, batch: PendingBatch) -> BudgetState:
     """Return the budget after every pending cost record, in the order added, all or none."""
+    check_state(batch, PendingBatch, "batch")
     return record_costs(budget, batch.cost_records)
 
 
@@ -102,18 +107,37 @@ def drop_task_updates(batch: PendingBatch, count: int) -> PendingBatch:
     Updates added while a flush was in flight come after them and stay pending.
 
     Raises:
-        InvalidUpdateError: ``count`` is not an int >= 0.
+        InvalidUpdateError: ``count`` is not an int from 0 to the number pending.
     """
-    return batch._replace(task_updates=batch.task_updates[_count(count, InvalidUpdateError) :])
+    check_state(batch, PendingBatch, "batch")
+    pending = batch.task_updates
+    return batch._replace(task_updates=pending[_drop_count(count, len(pending), "updates")])
 
 
 def drop_cost_records(batch: PendingBatch, count: int) -> PendingBatch:
-    """Return the batch without its first ``count`` cost records (those handed to a flush).
+    """Return the batch without its first ``count`` cost records (those just flushed).
 
     Raises:
-        BudgetError: ``count`` is not an int >= 0.
+        InvalidUpdateError: ``count`` is not an int from 0 to the number pending.
     """
-    return batch._replace(cost_records=batch.cost_records[_count(count, BudgetError) :])
+    check_state(batch, PendingBatch, "batch")
+    pending = batch.cost_records
+    return batch._replace(cost_records=pending[_drop_count(count, len(pending), "cost records")])
+
+
+def _drop_count(count: Any, pending: int, what: str) -> slice:
+    """Return the slice that keeps what follows the first ``count`` items.
+
+    A negative count would slice from the end and keep only the last items:
+    exactly the silent loss a flush must never cause.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= pending:
+        raise InvalidUpdateError(
+            f"count must be an int from 0 to the {pending} {what} pending, got {describe(count)}",
+            field="count",
+            value=count,
+        )
+    return slice(count, None)
 
 
 def requeue_task_updates(batch: PendingBatch, updates: Sequence[TaskUpdate]) -> PendingBatch:
@@ -128,10 +152,3 @@ def requeue_task_updates(batch: PendingBatch, updates: Sequence[TaskUpdate]) -> 
 def requeue_cost_records(batch: PendingBatch, records: Sequence[Mapping[str, Any]]) -> PendingBatch:
     """Return the batch with ``records`` (from a failed flush) back in front, in their order."""
     return batch._replace(cost_records=pvector(records).extend(batch.cost_records))
-
-
-def _count(count: Any, error: type[StateError]) -> int:
-    """Return a count of items to drop, refusing what slicing would misread (negative, bool)."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise error(f"count must be an int >= 0, got {count!r}", field="count", value=count)
-    return count

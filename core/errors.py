@@ -15,19 +15,72 @@ in the shell, the only place that can lose a connection.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 __all__ = [
+    "MAX_SHOWN_CHARS",
+    "MAX_SHOWN_DIGITS",
     "BudgetError",
     "DuplicateTaskError",
+    "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
     "StateError",
     "UnknownTaskError",
+    "describe",
 ]
 
 _MISSING: Any = object()
+
+#: Ints with more digits than this are described by their size, not printed:
+#: Python refuses to print ints over 4,300 digits, and a message needs no more.
+MAX_SHOWN_DIGITS = 40
+#: Longest description of a value in a message; longer reprs are cut.
+MAX_SHOWN_CHARS = 300
+
+# For values whose own repr fails (too deep, a raising element): depth-limited.
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = 80
+_SHORT.maxother = 80
+_SHORT.maxlong = MAX_SHOWN_DIGITS
+
+
+def describe(value: object) -> str:
+    """Return a short repr of ``value`` for an error message; it never raises.
+
+    Every message the library builds about a caller's value goes through here,
+    so no value can break the message meant to report it: an int too long to
+    print, a ``__repr__`` that raises, a cyclic or 100,000-deep structure.
+    The value's own repr is used when it works, cut to `MAX_SHOWN_CHARS`;
+    otherwise a depth-limited one, or its type. Cost: that of the value's repr.
+    """
+    try:
+        if isinstance(value, int) and not isinstance(value, bool):
+            digits = int.bit_length(value) * 30103 // 100000 + 1  # log10(2) ~ 0.30103
+            if digits > MAX_SHOWN_DIGITS:
+                sign = "-" if value < 0 else ""
+                return f"<{sign}int of about {digits:,} digits>"
+        try:
+            text = repr(value)
+        except Exception:
+            text = _SHORT.repr(value)
+        if type(text) is not str:
+            raise TypeError("repr returned a non-str")
+    except Exception:
+        return f"<{type(value).__name__} object that cannot be shown>"
+    if len(text) > MAX_SHOWN_CHARS:
+        text = text[: MAX_SHOWN_CHARS - 3] + "..."
+    return text
+
+
+def _field_name(field: object) -> str | None:
+    """Return a field as a str: itself when it is one, else its description."""
+    if field is None or type(field) is str:
+        return field
+    return describe(field)
 
 
 class StateError(Exception):
@@ -35,7 +88,8 @@ class StateError(Exception):
 
     Args:
         message: What went wrong, naming the field and value.
-        field: The offending field, when there is one.
+        field: The offending field, when there is one (a key that is not a
+            str, e.g. an unknown mapping key, is kept as its `describe`).
         value: The offending value, when there is one.
         index: Position of the offending item inside a batch.
     """
@@ -44,13 +98,13 @@ class StateError(Exception):
         self,
         message: str,
         *,
-        field: str | None = None,
+        field: object = None,
         value: Any = _MISSING,
         index: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.field = field
+        self.field = _field_name(field)
         self.value = None if value is _MISSING else value
         self.index = index
 
@@ -79,7 +133,7 @@ class StateError(Exception):
         """
         where = f"{item}[{index}]"
         if ident is not _MISSING and ident is not None:
-            where += f" ({ident_name}={ident!r})"
+            where += f" ({ident_name}={describe(ident)})"
         err = type(self).__new__(type(self))
         StateError.__init__(
             err, f"{where}: {self.message}", field=self.field, value=self.value, index=index
@@ -109,3 +163,12 @@ class InvalidTransitionError(StateError, ValueError):
 
 class BudgetError(StateError, ValueError):
     """A budget input or operation is invalid: a bad amount, a conflicting cost record."""
+
+
+class InvalidStateError(StateError, ValueError):
+    """A function was given something that is not the state it works on.
+
+    E.g. ``apply_task_updates(None, ...)`` or ``reserve(job, ...)``: the state
+    argument must be the `JobExecution`, `BudgetState` or `PendingBatch` that
+    the core's own factories and reducers return.
+    """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from core.errors import StateError
+from core.errors import StateError, describe
 
 __all__ = ["epoch_seconds"]
 
@@ -30,7 +30,7 @@ def epoch_seconds(value: object, field: str, error: type[StateError]) -> float |
         if math.isfinite(seconds):
             return seconds
     raise error(
-        f"{field} must be finite epoch seconds or None, got {value!r}",
+        f"{field} must be finite epoch seconds or None, got {describe(value)}",
         field=field,
         value=value,
     )

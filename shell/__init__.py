@@ -12,6 +12,7 @@ from core.budget.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
+    InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
@@ -45,6 +46,7 @@ __all__ = [
     "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidArgumentError",
+    "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",

@@ -3,10 +3,16 @@
 Every Ray operation of the shell goes through `ray_get` or `ray_put`, so
 ``ray_op_counts()`` is exact and a Ray cluster's Prometheus sees the same
 numbers through `ray.util.metrics` counters. Ray failures (an object whose
-owner died, a lost object, a timeout, a dead actor) reach the caller as
-`shell.errors.StateUnavailable` naming the ref; a library error that Ray
-wrapped on its way out of a task or actor is unwrapped back to its own type
-(`unwrap_ray_error`), so callers catch `StateError`, never a Ray exception.
+owner died, a lost object, a timeout, a dead actor, a task that produced the
+object and failed) reach the caller as `shell.errors.StateUnavailable` naming
+the ref; a library error that Ray wrapped on its way out of a task or actor is
+unwrapped back to its own type (`unwrap_ray_error`), so callers catch
+`StateError`, never a Ray exception.
+
+The library never starts Ray: ``ray.put`` and ``ray.get`` would start a local
+Ray when none runs (after ``ray.shutdown()``, say), silently putting state
+where no other process can see it. `require_ray` refuses first, with
+`StateUnavailable`; only the demo calls ``ray.init``.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any, NoReturn
 import ray
 from ray import exceptions as ray_exceptions
 
-from core.errors import StateError
+from core.errors import StateError, describe
 from shell.errors import InvalidArgumentError, StateUnavailable
 
 __all__ = [
@@ -31,6 +37,7 @@ __all__ = [
     "ray_get",
     "ray_op_counts",
     "ray_put",
+    "require_ray",
     "reset_ray_op_counts",
     "translate_ray_error",
     "unwrap_ray_error",
@@ -148,7 +155,7 @@ def describe_ref(ref: Any) -> str:
             return f"ObjectRef({hex_id()})"
         except Exception:
             pass
-    return repr(ref)
+    return describe(ref)
 
 
 def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef[Any]:
@@ -159,7 +166,7 @@ def check_ref(ref: Any, field: str = "ref") -> ray.ObjectRef[Any]:
     """
     if not isinstance(ref, ray.ObjectRef):
         raise InvalidArgumentError(
-            f"{field} must be a ray.ObjectRef, got {type(ref).__name__}: {ref!r}",
+            f"{field} must be a ray.ObjectRef, got {type(ref).__name__}: {describe(ref)}",
             field=field,
             value=ref,
         )
@@ -175,14 +182,16 @@ def check_refs(refs: Any, field: str = "refs") -> list[ray.ObjectRef[Any]]:
     """
     if isinstance(refs, (str, bytes)) or not isinstance(refs, Sequence):
         raise InvalidArgumentError(
-            f"{field} must be a sequence of ray.ObjectRef, got {type(refs).__name__}: {refs!r}",
+            f"{field} must be a sequence of ray.ObjectRef, "
+            f"got {type(refs).__name__}: {describe(refs)}",
             field=field,
             value=refs,
         )
     for index, ref in enumerate(refs):
         if not isinstance(ref, ray.ObjectRef):
             raise InvalidArgumentError(
-                f"{field}[{index}] must be a ray.ObjectRef, got {type(ref).__name__}: {ref!r}",
+                f"{field}[{index}] must be a ray.ObjectRef, "
+                f"got {type(ref).__name__}: {describe(ref)}",
                 field=field,
                 value=ref,
                 index=index,
@@ -212,6 +221,24 @@ def unwrap_ray_error(err: BaseException) -> BaseException | None:
     return None
 
 
+def require_ray(what: str) -> None:
+    """Raise unless this process is connected to Ray; O(1).
+
+    Args:
+        what: What was about to use Ray, for the message.
+
+    Raises:
+        StateUnavailable: Ray is not running here (never started, or shut down).
+    """
+    if not ray.is_initialized():
+        raise StateUnavailable(
+            f"{what} is unavailable: Ray is not running in this process (call ray.init() "
+            "first; eap-state never starts Ray itself)",
+            field="ray",
+            value=what,
+        )
+
+
 def translate_ray_error(err: BaseException, what: str) -> BaseException:
     """Return the exception the caller should see for a failed Ray call.
 
@@ -221,20 +248,32 @@ def translate_ray_error(err: BaseException, what: str) -> BaseException:
 
     Returns:
         The unwrapped library error; `StateUnavailable` naming ``what`` for a
-        Ray failure; ``err`` itself for anything else (a bug in user code).
+        Ray failure, including a task or actor call that raised an error of
+        its own (``RayTaskError(KeyError)``: the value it was to produce can
+        never be read); ``err`` itself for anything else.
     """
     inner = unwrap_ray_error(err)
     if inner is not None:
         return inner
+    if isinstance(err, ray_exceptions.RayTaskError):
+        cause = getattr(err, "cause", None)
+        why = "failed" if cause is None else f"raised {type(cause).__name__}: {describe(cause)}"
+        return _unavailable(
+            f"{what} could not be read: the Ray task or actor call that produces it {why}",
+            what,
+            err,
+        )
     if isinstance(err, _UNAVAILABLE):
         kind = type(err).__name__
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else kind
-        unavailable = StateUnavailable(
-            f"{what} is unavailable ({kind}): {first_line}", field="ref", value=what
-        )
-        unavailable.__cause__ = err
-        return unavailable
+        return _unavailable(f"{what} is unavailable ({kind}): {first_line}", what, err)
     return err
+
+
+def _unavailable(message: str, what: str, err: BaseException) -> StateUnavailable:
+    unavailable = StateUnavailable(message, field="ref", value=what)
+    unavailable.__cause__ = err
+    return unavailable
 
 
 def raise_translated(err: BaseException, what: str) -> NoReturn:
@@ -261,24 +300,35 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     Raises:
         InvalidArgumentError: ``refs`` holds something that is not an ObjectRef,
             or ``timeout`` is negative.
-        StateUnavailable: the object is lost, its owner died, or the wait timed out.
+        StateUnavailable: Ray is not running, the object is lost, its owner
+            died, the task producing it failed, the wait timed out, or Ray
+            failed in any other way (the cause is chained).
         StateError: a library error raised remotely, unwrapped to its own type.
     """
     many = isinstance(refs, list)
     targets = check_refs(refs) if many else check_ref(refs)
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not timeout >= 0  # NaN too
     ):
         raise InvalidArgumentError(
-            f"timeout must be seconds >= 0 or None, got {timeout!r}",
+            f"timeout must be seconds >= 0 or None, got {describe(timeout)}",
             field="timeout",
             value=timeout,
         )
+    what = describe_ref(refs) if not many else f"one of {len(refs)} refs"
+    require_ray(what)
     _count("get")
     try:
         return ray.get(targets, timeout=timeout)
     except Exception as err:
-        raise_translated(err, describe_ref(refs) if not many else f"one of {len(refs)} refs")
+        translated = translate_ray_error(err, what)
+        if translated is err:
+            translated = _unavailable(
+                f"{what} could not be read: {type(err).__name__}: {describe(err)}", what, err
+            )
+        raise translated from err
 
 
 def ray_put(value: Any) -> ray.ObjectRef[Any]:
@@ -291,10 +341,18 @@ def ray_put(value: Any) -> ray.ObjectRef[Any]:
         The new ObjectRef.
 
     Raises:
-        StateUnavailable: the object store refused it (full, Ray gone).
+        StateUnavailable: Ray is not running, or the object store refused the
+            value (full, Ray gone, or it could not be serialised; the cause is chained).
     """
+    what = f"ray.put of a {type(value).__name__}"
+    require_ray(what)
     _count("put")
     try:
         return ray.put(value)
     except Exception as err:
-        raise_translated(err, f"ray.put of a {type(value).__name__}")
+        translated = translate_ray_error(err, what)
+        if translated is err:
+            translated = _unavailable(
+                f"{what} failed: {type(err).__name__}: {describe(err)}", what, err
+            )
+        raise translated from err

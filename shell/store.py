@@ -20,7 +20,7 @@ import ray
 
 from core.budget.money import to_money
 from core.budget.reducers import BudgetState, ReservationDecision, new_budget
-from core.errors import StateError
+from core.errors import StateError, describe
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
@@ -32,7 +32,7 @@ from shell.errors import (
     UnknownJobError,
 )
 from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import raise_translated, ray_get, translate_ray_error
+from shell.ray_ops import raise_translated, ray_get, require_ray, translate_ray_error
 from shell.store_actor import PROTOCOL, StoreCore
 
 __all__ = [
@@ -125,6 +125,7 @@ class StateStore:
                 "a detached store needs a name, got name=None", field="name", value=None
             )
         timeout = check_seconds(timeout, "timeout", none_ok=True)
+        require_ray(f"StateStore.create(name={describe(name)})")
         options = dict(_ACTOR_OPTIONS)
         if name is not None:
             options["name"] = name
@@ -164,6 +165,7 @@ class StateStore:
         name = _check_name(name, "name")
         namespace = None if namespace is None else _check_name(namespace, "namespace")
         timeout = check_seconds(timeout, "timeout", none_ok=True)
+        require_ray(f"StateStore {describe(name)}")
         try:
             actor = ray.get_actor(name, namespace=namespace)
         except ValueError as err:
@@ -192,6 +194,7 @@ class StateStore:
         """
         if self._closed:
             return
+        require_ray(self._describe())
         self._closed = True
         try:
             ray.kill(self._actor, no_restart=True)
@@ -234,6 +237,7 @@ class StateStore:
             raise StateUnavailable(
                 f"{self._describe()} was shut down", field="store", value=self._describe()
             )
+        require_ray(self._describe())
         try:
             ref = getattr(self._actor, method).remote(*args)
             return ray_get(ref, timeout=self._timeout)

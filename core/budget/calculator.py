@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from core.batch_args import check_state, item_list, plain_mapping
 from core.budget.money import (
     MONEY_CONTEXT,
     RATIO_CONTEXT,
@@ -23,10 +24,11 @@ from core.budget.money import (
     money_sub,
     money_sum,
     ratio,
+    round_places,
     to_money,
 )
 from core.budget.reducers import BudgetState, CostRecord, agent_remaining, total_remaining
-from core.errors import BudgetError
+from core.errors import BudgetError, describe
 
 __all__ = [
     "LOW_REMAINING_FRACTION",
@@ -51,7 +53,7 @@ class PlanLine(NamedTuple):
     unit_price: Decimal
 
 
-def _plan_error(field: str, value: Any, message: str) -> BudgetError:
+def _plan_error(field: object, value: Any, message: str) -> BudgetError:
     return BudgetError(message, field=field, value=value)
 
 
@@ -60,20 +62,29 @@ def _plan_line(item: Any, index: int, state: BudgetState) -> PlanLine:
     if isinstance(item, str):
         item = {"agent_name": item}
     if not isinstance(item, Mapping):
-        raise _plan_error(where, item, f"{where} must be an agent name or a mapping, got {item!r}")
+        raise _plan_error(
+            where, item, f"{where} must be an agent name or a mapping, got {describe(item)}"
+        )
+    item = plain_mapping(item, where, BudgetError)
     for key in item:
         if key not in _PLAN_KEYS:
             raise _plan_error(
-                str(key), item[key], f"{where} has unknown key {key!r}, got {item[key]!r}"
+                key,
+                item[key],
+                f"{where} has unknown key {describe(key)}, got {describe(item[key])}",
             )
     name = item.get("agent_name")
     if not isinstance(name, str) or not name.strip():
         raise _plan_error(
-            "agent_name", name, f"{where} agent_name must be a non-empty string, got {name!r}"
+            "agent_name",
+            name,
+            f"{where} agent_name must be a non-empty string, got {describe(name)}",
         )
     count = item.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise _plan_error("count", count, f"{where} count must be an integer >= 0, got {count!r}")
+        raise _plan_error(
+            "count", count, f"{where} count must be an integer >= 0, got {describe(count)}"
+        )
     if item.get("price") is not None:
         price = to_money(item["price"], "price")
     elif name in state.agents:
@@ -82,7 +93,7 @@ def _plan_line(item: Any, index: int, state: BudgetState) -> PlanLine:
         raise _plan_error(
             "agent_name",
             name,
-            f"{where} names unknown agent {name!r} and gives no price to estimate it",
+            f"{where} names unknown agent {describe(name)} and gives no price to estimate it",
         )
     return PlanLine(name, count, price)
 
@@ -93,13 +104,9 @@ def plan_lines(planned_jobs: Iterable[Any], budget_state: BudgetState) -> list[P
     Raises:
         BudgetError: For a malformed plan or an unknown agent without a price.
     """
-    if isinstance(planned_jobs, (str, Mapping)) or not isinstance(planned_jobs, Iterable):
-        raise _plan_error(
-            "planned_jobs",
-            planned_jobs,
-            f"planned_jobs must be an iterable of agent names or mappings, got {planned_jobs!r}",
-        )
-    return [_plan_line(item, i, budget_state) for i, item in enumerate(planned_jobs)]
+    check_state(budget_state, BudgetState, "budget_state")
+    items = item_list(planned_jobs, "planned_jobs", BudgetError, "agent names or mappings")
+    return [_plan_line(item, i, budget_state) for i, item in enumerate(items)]
 
 
 def _percent(value: Decimal | None) -> Decimal | None:
@@ -149,7 +156,7 @@ def _jobs(n: int) -> str:
 
 def _jobs_phrase(drops: list[tuple[PlanLine, int]]) -> str:
     parts = [
-        f"{_jobs(n)} of {line.agent_name!r} ({format_money(line.unit_price)} each)"
+        f"{_jobs(n)} of {describe(line.agent_name)} ({format_money(line.unit_price)} each)"
         for line, n in drops
     ]
     return ", ".join(parts)
@@ -229,7 +236,8 @@ def _agent_limits(lines: list[PlanLine], state: BudgetState) -> list[dict[str, A
                 "agent": name,
                 "amount": excess,
                 "message": (
-                    f"Agent {name!r} has {format_money(own)} left of its max_total_spend but the "
+                    f"Agent {describe(name)} has {format_money(own)} left of its max_total_spend "
+                    "but the "
                     f"plan needs {format_money(cost)} for {_jobs(count)}; run at most {fit} of "
                     f"them or raise its max_total_spend by {format_money(excess)}."
                 ),
@@ -254,7 +262,7 @@ def _price_drift(state: BudgetState) -> list[dict[str, Any]]:
             how = f"were estimated at 0 but cost {format_money(metrics['total_actual'])}"
         else:
             drifted = abs(bias) > limit_pct
-            how = f"ran {bias.quantize(Decimal('0.1'), context=RATIO_CONTEXT):+f} % vs estimates"
+            how = f"ran {round_places(bias, 1):+f} % vs estimates"
         if not drifted:
             continue
         average = money_mean(r.actual for r in rows)
@@ -265,7 +273,7 @@ def _price_drift(state: BudgetState) -> list[dict[str, Any]]:
                 "agent": name,
                 "amount": average,
                 "message": (
-                    f"Agent {name!r} actual costs {how} over {_jobs(len(rows))} (average "
+                    f"Agent {describe(name)} actual costs {how} over {_jobs(len(rows))} (average "
                     f"{format_money(average)} per job, expected price now "
                     f"{format_money(expected)}); update its price in the agents config so "
                     f"reservations match what it really costs."
@@ -284,9 +292,7 @@ def _low_remaining(state: BudgetState) -> dict[str, Any] | None:
     if remaining > 0 and remaining >= floor:
         return None
     share = _percent(ratio(remaining, total))
-    share_text = (
-        "" if share is None else f" ({share.quantize(Decimal('0.1'), context=RATIO_CONTEXT):f} %)"
-    )
+    share_text = "" if share is None else f" ({round_places(share, 1):f} %)"
     return {
         "kind": "low_remaining",
         "amount": remaining,
@@ -321,6 +327,7 @@ class BudgetCalculator:
         See `accuracy_metrics` for the keys; ``per_agent`` maps each agent
         that has records to its own metrics.
         """
+        check_state(budget_state, BudgetState, "budget_state")
         by_agent: dict[str, list[CostRecord]] = {}
         for record in budget_state.cost_records:
             by_agent.setdefault(record.agent_name, []).append(record)
@@ -350,6 +357,7 @@ class BudgetCalculator:
         Raises:
             BudgetError: For a malformed plan or an unknown agent without a price.
         """
+        check_state(budget_state, BudgetState, "budget_state")
         lines = plan_lines(planned_jobs, budget_state)
         plan_cost = money_sum(money_mul(line.unit_price, line.jobs) for line in lines)
         advice: list[dict[str, Any]] = []
@@ -378,6 +386,7 @@ class BudgetCalculator:
         Raises:
             BudgetError: If the agent is unknown.
         """
+        check_state(budget_state, BudgetState, "budget_state")
         remaining = agent_remaining(budget_state, agent_name)
         if remaining is None:
             return None

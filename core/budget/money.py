@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from core.errors import BudgetError
+from core.errors import BudgetError, describe
 
 __all__ = [
     "MAX_AMOUNT",
@@ -31,6 +31,7 @@ __all__ = [
     "money_sub",
     "money_sum",
     "ratio",
+    "round_places",
     "to_money",
     "to_optional_money",
 ]
@@ -63,9 +64,13 @@ RATIO_CONTEXT = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero, decimal.Overflow],
 )
 
+# Means may round (a third), but carry the sums' precision; see `money_mean`.
+_MEAN_CONTEXT = RATIO_CONTEXT.copy()
+_MEAN_CONTEXT.prec = MONEY_CONTEXT.prec
+
 
 def _reject(field: str, value: Any, why: str) -> BudgetError:
-    return BudgetError(f"{field} must be {why}, got {value!r}", field=field, value=value)
+    return BudgetError(f"{field} must be {why}, got {describe(value)}", field=field, value=value)
 
 
 def to_money(value: Any, field: str) -> Decimal:
@@ -204,11 +209,13 @@ def money_mean(amounts: Iterable[Decimal]) -> Decimal:
     values = list(amounts)
     if not values:
         raise BudgetError("mean of no amounts is undefined", field="amounts", value=values)
-    mean = RATIO_CONTEXT.divide(money_sum(values), Decimal(len(values)))
+    # Divided with the sums' 50 digits, not the ratios' 28: a mean of amounts
+    # near MAX_AMOUNT has 36 digits, and 28 would round it up to MAX_AMOUNT itself.
+    mean = _MEAN_CONTEXT.divide(money_sum(values), Decimal(len(values)))
     exponent = mean.as_tuple().exponent
     assert isinstance(exponent, int)
     if exponent < -MAX_PLACES:
-        mean = mean.quantize(_QUANTUM, context=RATIO_CONTEXT)
+        mean = mean.quantize(_QUANTUM, context=_MEAN_CONTEXT)
     return mean
 
 
@@ -219,7 +226,19 @@ def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return RATIO_CONTEXT.divide(numerator, denominator)
 
 
-_DISPLAY_QUANTUM = Decimal("0.0001")
+def round_places(value: Decimal, places: int) -> Decimal:
+    """Return ``value`` quantized half-even to exactly ``places`` decimal places; never raises.
+
+    Derived figures (percentages, amounts in messages) are rounded for
+    display. Quantizing in a fixed-precision context fails once the result
+    needs more digits than the context carries (a bias of 1e38 % to one
+    place needs 40), so the context here is sized to the result. O(digits).
+    """
+    if not value.is_finite():
+        return value
+    context = RATIO_CONTEXT.copy()
+    context.prec = max(context.prec, value.adjusted() + places + 2)
+    return value.quantize(Decimal(1).scaleb(-places), context=context)
 
 
 def format_money(amount: Decimal | None) -> str:
@@ -232,7 +251,5 @@ def format_money(amount: Decimal | None) -> str:
         return "unlimited"
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -4:
-        amount = amount.quantize(
-            _DISPLAY_QUANTUM, rounding=decimal.ROUND_HALF_EVEN, context=RATIO_CONTEXT
-        )
+        amount = round_places(amount, 4)
     return f"{amount:f}"

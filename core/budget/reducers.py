@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMapEvolver
 
+from core.batch_args import check_state
 from core.budget.money import (
     ZERO,
     format_money,
@@ -46,7 +47,7 @@ from core.budget.types import (
     new_price_policy,
     parse_cost_record,
 )
-from core.errors import BudgetError, StateError
+from core.errors import BudgetError, StateError, describe
 
 __all__ = [
     "AgentBudget",
@@ -122,7 +123,9 @@ def new_budget(
         agent = _agent_from_config(check_mapping(raw, where), where)
         if agent.name in agents:
             raise BudgetError(
-                f"duplicate agent name {agent.name!r} at {where}", field="name", value=agent.name
+                f"duplicate agent name {describe(agent.name)} at {where}",
+                field="name",
+                value=agent.name,
             )
         agents[agent.name] = agent
 
@@ -143,7 +146,7 @@ def _known_agent(state: BudgetState, agent_name: Any) -> AgentBudget:
     agent = state.agents.get(name)
     if agent is None:
         raise BudgetError(
-            f"agent_name {name!r} is not a known agent", field="agent_name", value=name
+            f"agent_name {describe(name)} is not a known agent", field="agent_name", value=name
         )
     return agent
 
@@ -159,6 +162,7 @@ def total_remaining(state: BudgetState) -> Decimal | None:
 
     The result is negative when recorded actual costs overran the budget.
     """
+    check_state(state, BudgetState, "state")
     if state.total_budget is None:
         return None
     return money_sub(money_sub(state.total_budget, state.total_spent), state.total_reserved)
@@ -178,6 +182,7 @@ def agent_remaining(state: BudgetState, agent_name: str) -> Decimal | None:
     Raises:
         BudgetError: If the agent is unknown.
     """
+    check_state(state, BudgetState, "state")
     own = _agent_own_remaining(_known_agent(state, agent_name))
     total = total_remaining(state)
     if own is None:
@@ -191,7 +196,7 @@ def _shortfalls(state: BudgetState, agent: AgentBudget, cost: Decimal) -> list[s
     """Describe every limit that refuses ``cost``; empty when it is affordable."""
     reasons = []
     limits = (
-        (f"agent {agent.name!r} limit", _agent_own_remaining(agent)),
+        (f"agent {describe(agent.name)} limit", _agent_own_remaining(agent)),
         ("total budget", total_remaining(state)),
     )
     for label, remaining in limits:
@@ -246,6 +251,7 @@ def reserve(
         BudgetError: For a bad name, config or id, or a ``reservation_id``
             already used for a different agent.
     """
+    check_state(state, BudgetState, "state")
     name = check_name(agent_name, "agent_name")
     if reservation_id is not None:
         check_name(reservation_id, "reservation_id")
@@ -253,8 +259,8 @@ def reserve(
         if earlier is not None:
             if earlier.agent_name != name:
                 raise BudgetError(
-                    f"reservation_id {reservation_id!r} was used for agent "
-                    f"{earlier.agent_name!r}, not {name!r}",
+                    f"reservation_id {describe(reservation_id)} was used for agent "
+                    f"{describe(earlier.agent_name)}, not {describe(name)}",
                     field="reservation_id",
                     value=reservation_id,
                 )
@@ -266,7 +272,8 @@ def reserve(
     from_config = _agent_from_config({"name": name, **config}, "agent_config")
     if from_config.name != name:
         raise BudgetError(
-            f"agent_config name {from_config.name!r} does not match agent_name {name!r}",
+            f"agent_config name {describe(from_config.name)} does not match "
+            f"agent_name {describe(name)}",
             field="name",
             value=from_config.name,
         )
@@ -275,7 +282,9 @@ def reserve(
     cost = agent.expected_price
     refusals = _shortfalls(state, agent, cost)
     if refusals:
-        reason = f"cannot reserve {format_money(cost)} for agent {name!r}: " + "; ".join(refusals)
+        reason = f"cannot reserve {format_money(cost)} for agent {describe(name)}: " + "; ".join(
+            refusals
+        )
         return ReservationDecision(False, cost, reason), state
 
     agent = agent._replace(reserved=money_add(agent.reserved, cost))
@@ -285,7 +294,7 @@ def reserve(
     )
     left = format_money(agent_remaining(new_state, name))
     decision = ReservationDecision(
-        True, cost, f"reserved {format_money(cost)} for agent {name!r}; {left} remaining"
+        True, cost, f"reserved {format_money(cost)} for agent {describe(name)}; {left} remaining"
     )
     if reservation_id is not None:
         new_state = new_state._replace(
@@ -311,6 +320,7 @@ def release_reservation(state: BudgetState, agent_name: str, amount: Any) -> Bud
     Raises:
         BudgetError: For an unknown agent or a bad amount.
     """
+    check_state(state, BudgetState, "state")
     agent = _known_agent(state, agent_name)
     released = min(to_money(amount, "amount"), agent.reserved)
     if released.is_zero():
@@ -359,9 +369,9 @@ def _settle(
 
 def _conflict(existing: CostRecord, record: CostRecord) -> BudgetError:
     return BudgetError(
-        f"conflicting duplicate cost record for job_id {record.job_id!r}: already recorded "
-        f"agent {existing.agent_name!r} expected {format_money(existing.expected)} actual "
-        f"{format_money(existing.actual)}, got agent {record.agent_name!r} expected "
+        f"conflicting duplicate cost record for job_id {describe(record.job_id)}: already recorded "
+        f"agent {describe(existing.agent_name)} expected {format_money(existing.expected)} actual "
+        f"{format_money(existing.actual)}, got agent {describe(record.agent_name)} expected "
         f"{format_money(record.expected)} actual {format_money(record.actual)}",
         field="job_id",
         value=record.job_id,
@@ -390,6 +400,7 @@ def record_cost(state: BudgetState, record: Mapping[str, Any]) -> BudgetState:
         BudgetError: For unknown, missing or badly typed keys, or a conflicting
             duplicate (same ``job_id``, different agent or amounts).
     """
+    check_state(state, BudgetState, "state")
     parsed = parse_cost_record(record)
     existing = state.records_by_job.get(parsed.job_id)
     if existing is not None:
@@ -436,6 +447,7 @@ def record_costs(state: BudgetState, records: Iterable[Mapping[str, Any]]) -> Bu
             record, re-built with `StateError.in_batch` to name its index and
             job id (``record[3] (job_id='j3'): ...``); ``state`` is untouched.
     """
+    check_state(state, BudgetState, "state")
     agents = state.agents.evolver()
     by_job = state.records_by_job.evolver()
     ledger = state.cost_records.evolver()

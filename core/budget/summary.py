@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from core.batch_args import check_state
 from core.budget.calculator import accuracy_metrics
-from core.budget.money import RATIO_CONTEXT, format_money
+from core.budget.money import format_money, round_places
 from core.budget.reducers import BudgetState, agent_remaining, total_remaining
 
 __all__ = ["RECENT_COSTS", "cost_accuracy_sentence", "summarize_budget"]
 
 #: How many of the latest cost records `summarize_budget` lists.
 RECENT_COSTS = 10
-
-_TENTH = Decimal("0.1")
 
 
 def cost_accuracy_sentence(state: BudgetState) -> str | None:
@@ -26,13 +24,14 @@ def cost_accuracy_sentence(state: BudgetState) -> str | None:
         actual total instead (``"actual costs were 2.5 vs estimates of 0"``);
         ``None`` with no records.
     """
+    check_state(state, BudgetState, "state")
     if not state.cost_records:
         return None
     metrics = accuracy_metrics(state.cost_records)
     bias = metrics["bias_pct"]
     if bias is None:
         return f"actual costs were {format_money(metrics['total_actual'])} vs estimates of 0"
-    rounded = bias.quantize(_TENTH, context=RATIO_CONTEXT)
+    rounded = round_places(bias, 1)
     if rounded.is_zero():
         # quantize keeps the sign of a small negative bias; "-0.0 %" reads as a typo.
         rounded = abs(rounded)
@@ -51,6 +50,7 @@ def summarize_budget(state: BudgetState) -> dict[str, Any]:
         records, oldest first, as dicts with ``agent_name``, ``job_id``,
         ``expected``, ``actual``, ``at``.
     """
+    check_state(state, BudgetState, "state")
     agents = {
         name: {
             "spent": agent.spent,

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 from pyrsistent.typing import PMap, PVector
 
-from core.batch_args import item_list
+from core.batch_args import item_list, plain_mapping
 from core.budget.money import ZERO, to_money
-from core.errors import BudgetError
+from core.errors import BudgetError, describe
 from core.timestamps import epoch_seconds
 
 __all__ = [
@@ -135,7 +135,7 @@ class BudgetState(NamedTuple):
 
 def budget_error(field: str, value: Any, what: str) -> BudgetError:
     """Return a `BudgetError` saying ``field`` must be ``what``, naming the value it got."""
-    return BudgetError(f"{field} must be {what}, got {value!r}", field=field, value=value)
+    return BudgetError(f"{field} must be {what}, got {describe(value)}", field=field, value=value)
 
 
 def check_name(value: Any, field: str) -> str:
@@ -146,28 +146,34 @@ def check_name(value: Any, field: str) -> str:
 
 
 def check_mapping(value: Any, field: str) -> Mapping[str, Any]:
-    """Return ``value`` if it is a mapping; raise `BudgetError` naming ``field`` if not."""
+    """Return ``value`` as a plain dict if it is a mapping; raise `BudgetError` naming ``field``.
+
+    A mapping that cannot be read (see `core.batch_args.plain_mapping`) is refused too.
+    """
     if not isinstance(value, Mapping):
         raise budget_error(field, value, "a mapping")
-    return value
+    return plain_mapping(value, field, BudgetError)
 
 
 def check_keys(
     data: Mapping[str, Any], allowed: frozenset[str], required: frozenset[str], where: str
 ) -> None:
-    """Raise `BudgetError` for the first unknown key of ``data``, then the first missing one."""
+    """Raise `BudgetError` for the first unknown key of ``data``, then the first missing one.
+
+    ``data`` is a plain dict (`check_mapping`'s result): reading it runs no caller code.
+    """
     for key in data:
         if key not in allowed:
             raise BudgetError(
-                f"{where} has unknown key {key!r} (allowed: {', '.join(sorted(allowed))}), "
-                f"got {data[key]!r}",
-                field=str(key),
+                f"{where} has unknown key {describe(key)} "
+                f"(allowed: {', '.join(sorted(allowed))}), got {describe(data[key])}",
+                field=key,
                 value=data[key],
             )
     for key in sorted(required):
         if key not in data:
             raise BudgetError(
-                f"{where} is missing required key {key!r}, got {dict(data)!r}",
+                f"{where} is missing required key {key!r}, got {describe(data)}",
                 field=key,
                 value=None,
             )

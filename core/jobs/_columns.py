@@ -17,7 +17,7 @@ from itertools import repeat
 from typing import Any, NamedTuple
 
 from core.batch_args import item_list
-from core.errors import InvalidUpdateError, StateError
+from core.errors import InvalidUpdateError, StateError, describe
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus
 from core.jobs.task_update import ALLOWED_UPDATE_KEYS, ParsedUpdate, TaskUpdate, parse_update
@@ -123,7 +123,8 @@ def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
         # A set or a mapping has no order of its own: its rows would pair up at random.
         if isinstance(column, (str, bytes)) or not isinstance(column, Sequence):
             raise InvalidUpdateError(
-                f"UpdateColumns.{name} must be a sequence, got {type(column).__name__}: {column!r}",
+                f"UpdateColumns.{name} must be a sequence, "
+                f"got {type(column).__name__}: {describe(column)}",
                 field=name,
                 value=column,
             )
@@ -187,7 +188,10 @@ def _bulk_checked(
     if checked_ats is None:
         return None
     if not _PLAIN_RESULT_TYPES.issuperset(map(type, results)):
-        results = tuple(r if r is None or type(r) is str else freeze(r) for r in results)
+        try:
+            results = tuple(r if r is None or type(r) is str else freeze(r) for r in results)
+        except StateError:
+            return None  # the update-by-update parse names the bad result and its index
     return _new_tuple(UpdateColumns, (task_ids, parsed_statuses, results, errors, checked_ats))
 
 

@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from core.errors import DuplicateTaskError, InvalidTaskError
+from core.batch_args import check_state
+from core.errors import DuplicateTaskError, InvalidTaskError, describe
 from core.jobs._codec import reduce_job
 from core.jobs._table import TaskTable, empty_task_table
 from core.jobs.status import TaskStatus
@@ -77,11 +78,11 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
     """
     if not isinstance(job_id, str) or not job_id:
         raise InvalidTaskError(
-            f"job_id must be a non-empty str, got {job_id!r}", field="job_id", value=job_id
+            f"job_id must be a non-empty str, got {describe(job_id)}", field="job_id", value=job_id
         )
     if not isinstance(description, str):
         raise InvalidTaskError(
-            f"description must be a str, got {description!r}",
+            f"description must be a str, got {describe(description)}",
             field="description",
             value=description,
         )
@@ -98,12 +99,14 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
 
 def is_job_complete(job: JobExecution) -> bool:
     """True when the job has at least one task and every task is completed or failed."""
+    check_state(job, JobExecution, "job")
     counts = job.status_counts
     return bool(job.tasks) and counts["pending"] == 0 and counts["running"] == 0
 
 
 def tasks_in_order(job: JobExecution) -> tuple[TaskRecord, ...]:
     """Return the job's tasks in the order they were added."""
+    check_state(job, JobExecution, "job")
     return tuple(job.tasks.records)
 
 
@@ -129,12 +132,14 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
             the message names its position.
         InvalidTaskError: a task is malformed; the message names its position.
     """
+    check_state(job, JobExecution, "job")
     records: list[TaskRecord] = []
     seen: set[str] = set()
     for index, record in enumerate(iter_task_records(tasks)):
         if record.task_id in job.tasks or record.task_id in seen:
             raise DuplicateTaskError(
-                f"job {job.job_id!r} already has a task with task_id {record.task_id!r}",
+                f"job {describe(job.job_id)} already has a task "
+                f"with task_id {describe(record.task_id)}",
                 field="task_id",
                 value=record.task_id,
             ).in_batch(index, record.task_id, item="task")

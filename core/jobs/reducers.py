@@ -9,7 +9,8 @@ from typing import Any
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
-from core.errors import StateError, UnknownTaskError
+from core.batch_args import check_state
+from core.errors import StateError, UnknownTaskError, describe
 from core.jobs._columns import UpdateColumns, to_update_columns, update_list
 from core.jobs.job import STATUS_KEYS, JobExecution
 from core.jobs.status import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, TaskStatus, check_transition
@@ -53,6 +54,7 @@ def apply_task_update(job: JobExecution, update: Mapping[str, Any] | TaskUpdate)
         UnknownTaskError: the job has no task with this id.
         InvalidTransitionError: the task may not move to this status.
     """
+    check_state(job, JobExecution, "job")
     columns = _new_tuple(UpdateColumns, tuple((field,) for field in parse_update(update)))
     return _apply_columns(job, columns, in_batch=False)
 
@@ -73,6 +75,7 @@ def apply_task_updates(job: JobExecution, updates: TaskUpdates) -> JobExecution:
         StateError: the same error type the first bad update would raise on its
             own, with a message naming its index and task id; ``job`` is unchanged.
     """
+    check_state(job, JobExecution, "job")
     columns = trusted_columns(updates)
     if columns is None:
         columns = _validated(job, updates)
@@ -122,7 +125,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
         task = draft.get(task_id)
         if task is None:
             missing = UnknownTaskError(
-                f"job {job.job_id!r} has no task with task_id {task_id!r}",
+                f"job {describe(job.job_id)} has no task with task_id {describe(task_id)}",
                 field="task_id",
                 value=task_id,
             )

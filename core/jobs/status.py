@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from core.errors import InvalidTransitionError, InvalidUpdateError
+from core.errors import InvalidTransitionError, InvalidUpdateError, describe
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
@@ -56,7 +56,9 @@ def parse_status(value: object, field: str = "status") -> TaskStatus:
         if status is not None:
             return status
     raise InvalidUpdateError(
-        f"{field} must be one of {sorted(STATUS_BY_VALUE)}, got {value!r}", field=field, value=value
+        f"{field} must be one of {sorted(STATUS_BY_VALUE)}, got {describe(value)}",
+        field=field,
+        value=value,
     )
 
 
@@ -69,7 +71,7 @@ def check_transition(task_id: str, current: TaskStatus, new: TaskStatus) -> None
     if new is current or new in ALLOWED_TRANSITIONS[current]:
         return
     raise InvalidTransitionError(
-        f"task {task_id!r} cannot move from {current.value!r} to {new.value!r}",
+        f"task {describe(task_id)} cannot move from {current.value!r} to {new.value!r}",
         field="status",
         value=new.value,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.batch_args import check_state
 from core.frozen import thaw
 from core.jobs.job import STATUS_KEYS, JobExecution, is_job_complete
 from core.jobs.status import TaskStatus
@@ -22,6 +23,7 @@ def summarize_job(job: JobExecution) -> dict[str, Any]:
         ``duration`` (seconds from creation to completion, or None) and
         ``rounds`` (round -> counts per status and ``total``, ascending).
     """
+    check_state(job, JobExecution, "job")
     counts = job.status_counts
     duration = None
     if job.created_at is not None and job.completed_at is not None:
@@ -67,6 +69,7 @@ def job_results(job: JobExecution) -> list[dict[str, Any]]:
     ``round``, ``started_at``, ``completed_at`` and ``duration`` (None when the
     task never reported running). Values are plain, mutable copies.
     """
+    check_state(job, JobExecution, "job")
     rows = []
     for task in job.tasks.records:
         if task.status is TaskStatus.COMPLETED:
@@ -78,6 +81,7 @@ def job_results(job: JobExecution) -> list[dict[str, Any]]:
 
 def job_failures(job: JobExecution) -> list[dict[str, Any]]:
     """Return one row per failed task, in insertion order, with its ``error``."""
+    check_state(job, JobExecution, "job")
     rows = []
     for task in job.tasks.records:
         if task.status is TaskStatus.FAILED:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from core.errors import InvalidTaskError, StateError
+from core.batch_args import item_ident, item_list, plain_mapping
+from core.errors import InvalidTaskError, StateError, describe
 from core.frozen import freeze
 from core.jobs.status import TaskStatus
+from core.timestamps import epoch_seconds
 
 __all__ = [
     "TASK_SPEC_KEYS",
     "TaskRecord",
+    "check_record",
     "iter_task_records",
     "moved_record",
     "new_task",
@@ -93,51 +97,53 @@ def new_task(task_id: str, agent_name: str, input_data: Any = None, round: int =
     """
     if not isinstance(task_id, str) or not task_id:
         raise InvalidTaskError(
-            f"task_id must be a non-empty str, got {task_id!r}", field="task_id", value=task_id
+            f"task_id must be a non-empty str, got {describe(task_id)}",
+            field="task_id",
+            value=task_id,
         )
     if not isinstance(agent_name, str) or not agent_name:
         raise InvalidTaskError(
-            f"agent_name must be a non-empty str, got {agent_name!r}",
+            f"agent_name must be a non-empty str, got {describe(agent_name)}",
             field="agent_name",
             value=agent_name,
         )
     if isinstance(round, bool) or not isinstance(round, int) or round < 1:
         raise InvalidTaskError(
-            f"round must be an int >= 1, got {round!r}", field="round", value=round
+            f"round must be an int >= 1, got {describe(round)}", field="round", value=round
         )
-    return TaskRecord(task_id, agent_name, freeze(input_data), TaskStatus.PENDING, round=round)
+    return TaskRecord(
+        task_id,
+        agent_name,
+        freeze(input_data, "input_data", InvalidTaskError),
+        TaskStatus.PENDING,
+        round=round,
+    )
 
 
 def task_from_spec(spec: TaskRecord | Mapping[str, Any]) -> TaskRecord:
     """Return a task from a `TaskRecord` or a mapping of `new_task`'s arguments.
 
-    A record passed in keeps its status and timestamps; a mapping makes a pending task.
+    A record passed in keeps its status and timestamps, checked field by
+    field like a spec (see `check_record`); a mapping makes a pending task.
 
     Raises:
         InvalidTaskError: the spec is neither, has unknown keys, or fails `new_task`'s checks.
     """
     if isinstance(spec, TaskRecord):
-        _check_record(spec)
-        return spec
-    if not isinstance(spec, Mapping):
+        return check_record(spec)
+    data = plain_mapping(spec, "task", InvalidTaskError)
+    if not TASK_SPEC_KEYS.issuperset(data):
+        key = next(k for k in data if k not in TASK_SPEC_KEYS)
         raise InvalidTaskError(
-            f"task must be a TaskRecord or a mapping, got {type(spec).__name__}: {spec!r}",
-            field="task",
-            value=spec,
-        )
-    unknown = set(spec) - TASK_SPEC_KEYS
-    if unknown:
-        key = sorted(map(str, unknown))[0]
-        raise InvalidTaskError(
-            f"unknown task key {key!r}; allowed keys are {sorted(TASK_SPEC_KEYS)}",
+            f"unknown task key {describe(key)}; allowed keys are {sorted(TASK_SPEC_KEYS)}",
             field=key,
-            value=spec[key],
+            value=data[key],
         )
     for key in ("task_id", "agent_name"):
-        if key not in spec:
+        if key not in data:
             raise InvalidTaskError(f"task is missing required key {key!r}", field=key, value=None)
     return new_task(
-        spec["task_id"], spec["agent_name"], spec.get("input_data"), spec.get("round", 1)
+        data["task_id"], data["agent_name"], data.get("input_data"), data.get("round", 1)
     )
 
 
@@ -148,24 +154,55 @@ def iter_task_records(specs: Iterable[TaskRecord | Mapping[str, Any]]) -> Iterat
     say) reports the first bad item in order, as adding one at a time would.
 
     Raises:
-        InvalidTaskError: a spec is malformed; the message names its position and id.
+        InvalidTaskError: ``specs`` is not a batch, or a spec is malformed; the
+            message names its position and id.
     """
-    for index, spec in enumerate(specs):
+    for index, spec in enumerate(
+        item_list(specs, "tasks", InvalidTaskError, "tasks", (TaskRecord,))
+    ):
         try:
             yield task_from_spec(spec)
         except StateError as err:
-            task_id = spec.task_id if isinstance(spec, TaskRecord) else None
-            if isinstance(spec, Mapping):
-                task_id = spec.get("task_id")
-            raise err.in_batch(index, task_id, item="task") from err
+            raise err.in_batch(index, item_ident(spec, "task_id"), item="task") from err
 
 
-def _check_record(record: TaskRecord) -> None:
-    """Raise unless a record built by hand holds what `new_task` would allow."""
-    new_task(record.task_id, record.agent_name, None, record.round)
-    if not isinstance(record.status, TaskStatus):
+def check_record(record: TaskRecord) -> TaskRecord:
+    """Return a record built by hand once it holds only what the reducers could have made.
+
+    Each field is checked as `new_task` and `core.jobs.task_update.parse_update`
+    check it: ids and round as for a spec, a `TaskStatus`, task data frozen
+    (a list becomes a tuple, as in a spec), ``error`` a str or None,
+    timestamps finite epoch seconds or None. O(size of its data).
+
+    Returns:
+        ``record`` itself when nothing needed freezing or converting, else the checked copy.
+
+    Raises:
+        InvalidTaskError: naming the first bad field and its value.
+    """
+    task_id, agent_name, input_data, status, result, error, started_at, completed_at, round_no = (
+        record
+    )
+    checked = new_task(task_id, agent_name, input_data, round_no)
+    if not isinstance(status, TaskStatus):
         raise InvalidTaskError(
-            f"status must be a TaskStatus, got {record.status!r}",
-            field="status",
-            value=record.status,
+            f"status must be a TaskStatus, got {describe(status)}", field="status", value=status
         )
+    if error is not None and type(error) is not str:
+        raise InvalidTaskError(
+            f"error must be a str or None, got {describe(error)}", field="error", value=error
+        )
+    fields = (
+        task_id,
+        agent_name,
+        checked.input_data,
+        status,
+        freeze(result, "result", InvalidTaskError),
+        error,
+        epoch_seconds(started_at, "started_at", InvalidTaskError),
+        epoch_seconds(completed_at, "completed_at", InvalidTaskError),
+        round_no,
+    )
+    if all(map(operator.is_, fields, record)):
+        return record
+    return TaskRecord(*fields)

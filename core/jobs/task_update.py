@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from core.errors import InvalidUpdateError
+from core.errors import InvalidUpdateError, describe
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus, parse_status
 from core.timestamps import epoch_seconds
@@ -79,14 +79,14 @@ def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
         return checked_update(*update)
     if not isinstance(update, Mapping):
         raise InvalidUpdateError(
-            f"update must be a mapping, got {type(update).__name__}: {update!r}",
+            f"update must be a mapping, got {type(update).__name__}: {describe(update)}",
             field="update",
             value=update,
         )
     if not ALLOWED_UPDATE_KEYS.issuperset(update):
         key = next(k for k in update if k not in ALLOWED_UPDATE_KEYS)
         raise InvalidUpdateError(
-            f"unknown update key {key!r}; allowed keys are {sorted(ALLOWED_UPDATE_KEYS)}",
+            f"unknown update key {describe(key)}; allowed keys are {sorted(ALLOWED_UPDATE_KEYS)}",
             field=str(key),
             value=update[key],
         )
@@ -95,7 +95,7 @@ def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
     status = get("status", _MISSING)
     for key, value in (("task_id", task_id), ("status", status)):
         if value is _MISSING:
-            raise InvalidUpdateError(f"update is missing required key {key!r}", field=key)
+            raise InvalidUpdateError(f"update is missing required key {describe(key)}", field=key)
     return checked_update(task_id, status, get("result"), get("error"), get("at"))
 
 
@@ -107,16 +107,18 @@ def checked_update(task_id: Any, status: Any, result: Any, error: Any, at: Any) 
     """
     if not isinstance(task_id, str) or not task_id:
         raise InvalidUpdateError(
-            f"task_id must be a non-empty str, got {task_id!r}", field="task_id", value=task_id
+            f"task_id must be a non-empty str, got {describe(task_id)}",
+            field="task_id",
+            value=task_id,
         )
     parsed_status = STATUS_BY_VALUE.get(status) if isinstance(status, str) else None
     if parsed_status is None:
         parsed_status = parse_status(status)
     if error is not None and not isinstance(error, str):
         raise InvalidUpdateError(
-            f"error must be a str or None, got {error!r}", field="error", value=error
+            f"error must be a str or None, got {describe(error)}", field="error", value=error
         )
     at = epoch_seconds(at, "at", InvalidUpdateError)
     if result is not None and type(result) is not str:
-        result = freeze(result)
+        result = freeze(result, "result", InvalidUpdateError)
     return _new_tuple(ParsedUpdate, (task_id, parsed_status, result, error, at))

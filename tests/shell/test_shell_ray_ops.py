@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -9,7 +10,14 @@ import pytest
 from core.errors import InvalidUpdateError, StateError
 from core.jobs.job import add_tasks, new_job
 from core.jobs.reducers import apply_task_updates
-from shell import StateCache, StateManager, ray_op_counts, ray_ops, reset_ray_op_counts
+from shell import (
+    BudgetManager,
+    StateCache,
+    StateManager,
+    ray_op_counts,
+    ray_ops,
+    reset_ray_op_counts,
+)
 from shell.errors import InvalidArgumentError, StateUnavailable
 from shell.ray_ops import ray_get, ray_put, translate_ray_error
 
@@ -132,17 +140,36 @@ def test_library_error_raised_remotely_is_unwrapped_to_its_type(ray):
     assert (info.value.field, info.value.value) == ("status", "done")
 
 
-def test_translate_leaves_user_errors_alone(ray):
+def test_translate_leaves_errors_that_are_not_ray_s_alone(ray):
     """An error that is neither Ray's nor ours passes through translate_ray_error unchanged."""
     err = KeyError("x")
     assert translate_ray_error(err, "ref") is err
+
+
+def test_a_ref_whose_producing_task_failed_is_state_unavailable_saying_why(ray):
+    """ray_get of a failed task's ref is StateUnavailable naming the task's KeyError, not Ray's."""
 
     @ray.remote
     def broken():
         raise KeyError("user bug")
 
-    with pytest.raises(KeyError):
-        ray_get(broken.remote())
+    ref = broken.remote()
+    with pytest.raises(StateUnavailable) as info:
+        ray_get(ref)
+    assert "could not be read" in str(info.value)
+    assert "KeyError" in str(info.value) and "user bug" in str(info.value)
+    assert isinstance(info.value.__cause__, ray.exceptions.RayTaskError)
+    with pytest.raises(StateUnavailable):
+        StateManager.get_job_summary(ref)
+    with pytest.raises(StateUnavailable):
+        BudgetManager.check_and_reserve_budget(ref, "a", None)
+
+
+def test_a_value_ray_cannot_serialise_is_state_unavailable_and_nothing_escapes(ray):
+    """ray_put of an unpicklable value raises StateUnavailable with the pickling error chained."""
+    with pytest.raises(StateUnavailable) as info:
+        ray_put(threading.Lock())
+    assert info.value.__cause__ is not None
 
 
 def test_job_crosses_processes_equal(ray):

@@ -4,22 +4,33 @@ An ObjectRef's value never changes, so an entry keyed by ref can never be
 stale; the TTL only bounds memory and how long old versions stay pinned in
 the object store (a cached key holds its ref). Built on cachetools'
 `TTLCache` behind a lock, so expiry and LRU eviction are the well-kept ones.
+
+Expiry is also driven by time: one daemon thread per process sweeps every
+live cache every `SWEEP_INTERVAL` seconds, so an expired entry releases its
+ref (and the version it pins) even when the cache is never touched again.
+The thread holds caches weakly and decides nothing: it only runs the expiry
+an access would run.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from cachetools import TTLCache
 
 from shell.errors import InvalidArgumentError
-from shell.inputs import check_seconds
+from shell.inputs import check_clock, check_seconds
 from shell.ray_ops import check_ref, check_refs, count_cache, ray_get
 
-__all__ = ["StateCache"]
+__all__ = ["SWEEP_INTERVAL", "StateCache"]
+
+#: Seconds between two sweeps of every live cache: an expired entry is released
+#: at most this long after its TTL, accessed or not.
+SWEEP_INTERVAL = 0.5
 
 # Key of the raw state of a ref; derived values use their compute function.
 _STATE = None
@@ -67,10 +78,7 @@ class StateCache:
             raise InvalidArgumentError(
                 f"maxsize must be an int >= 1, got {maxsize!r}", field="maxsize", value=maxsize
             )
-        if not callable(clock):
-            raise InvalidArgumentError(
-                f"clock must be callable, got {clock!r}", field="clock", value=clock
-            )
+        check_clock(clock)
         self.ttl = float(ttl)
         self.maxsize = maxsize
         self._lock = threading.Lock()
@@ -78,8 +86,14 @@ class StateCache:
         self._hits = 0
         self._misses = 0
         self._ray_gets = 0
+        _SWEEPER.watch(self)
 
     # ------------------------------------------------------------ internals
+
+    def sweep(self) -> None:
+        """Drop the expired entries now (the sweeper thread calls it); O(expired)."""
+        with self._lock:
+            self._entries.expire()
 
     def _lookup(self, key: tuple[Any, Any]) -> tuple[bool, Any]:
         """Return ``(found, value)``; call with the lock held."""
@@ -282,3 +296,40 @@ class StateCache:
         with self._lock:
             self._entries.expire()
             return len(self._entries)
+
+
+class _Sweeper:
+    """The process's one daemon thread that expires every live `StateCache` on time.
+
+    Started with the first cache; it holds caches through a `weakref.WeakSet`,
+    so a cache nobody uses any more is collected as usual.
+    """
+
+    def __init__(self) -> None:
+        self._caches: weakref.WeakSet[StateCache] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, cache: StateCache) -> None:
+        with self._lock:
+            self._caches.add(cache)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="eap-state-cache-sweeper", daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(SWEEP_INTERVAL)
+            with self._lock:
+                caches = list(self._caches)
+            for cache in caches:
+                try:
+                    cache.sweep()
+                except Exception:  # a broken clock must not stop the sweeps of the others
+                    continue
+            del caches
+
+
+_SWEEPER = _Sweeper()

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from core.batch_args import item_list
-from core.errors import StateError
+from core.errors import StateError, describe
 from core.jobs.update_batch import UpdateBatch, parse_updates
 from shell.errors import InvalidArgumentError
 
 __all__ = [
+    "MAX_SECONDS",
     "as_batch",
+    "check_clock",
     "check_name",
     "check_reserve_args",
     "check_seconds",
@@ -43,7 +44,7 @@ def as_batch(
     for index, item in enumerate(items if mappings else ()):
         if not isinstance(item, Mapping):
             raise error(
-                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {item!r}",
+                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {describe(item)}",
                 field=field,
                 value=item,
                 index=index,
@@ -59,7 +60,7 @@ def check_name(value: Any, field: str) -> str:
     """
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
+            f"{field} must be a non-empty str, got {describe(value)}", field=field, value=value
         )
     return value
 
@@ -76,7 +77,7 @@ def check_reserve_args(agent_name: Any, agent_config: Any, reservation_id: Any) 
         check_name(reservation_id, "reservation_id")
     if agent_config is not None and not isinstance(agent_config, Mapping):
         raise InvalidArgumentError(
-            f"agent_config must be a mapping or None, got {agent_config!r}",
+            f"agent_config must be a mapping or None, got {describe(agent_config)}",
             field="agent_config",
             value=agent_config,
         )
@@ -90,13 +91,24 @@ def check_version(value: Any, field: str = "since_version") -> int | None:
     """
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
         raise InvalidArgumentError(
-            f"{field} must be an int or None, got {value!r}", field=field, value=value
+            f"{field} must be an int or None, got {describe(value)}", field=field, value=value
         )
     return value
 
 
+#: Longest duration a timeout or TTL may be (about 31 years). Ray turns a
+#: timeout into integer milliseconds and refuses (OverflowError) what does not
+#: fit; anything this long means "for ever", which None already says.
+MAX_SECONDS = 1e9
+#: Largest clock reading accepted (a monotonic or epoch clock is far below it).
+MAX_CLOCK = 1e15
+
+
 def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None:
-    """Return a duration as float seconds: finite and > 0 (or None when ``none_ok``).
+    """Return a duration as float seconds: > 0 and <= `MAX_SECONDS` (or None when ``none_ok``).
+
+    NaN, infinities and ints too large for a float are refused too, without
+    converting them first (``float(10**400)`` itself overflows).
 
     Raises:
         InvalidArgumentError: naming ``field`` and the value.
@@ -106,14 +118,48 @@ def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
+        or not 0 < value <= MAX_SECONDS
     ):
         allowed = " or None" if none_ok else ""
         raise InvalidArgumentError(
-            f"{field} must be finite seconds > 0{allowed}, got {value!r}", field=field, value=value
+            f"{field} must be seconds > 0 and <= {MAX_SECONDS:.0e}{allowed}, got {describe(value)}",
+            field=field,
+            value=value,
         )
     return float(value)
+
+
+def check_clock(clock: Any, field: str = "clock") -> Callable[[], float]:
+    """Return ``clock`` after calling it once: it must give finite seconds (an int or float).
+
+    Catches a wrong clock where it is given, not at its first use deep inside
+    a read (``StateCache(clock=lambda: "x")`` used to fail at the first ``get``).
+
+    Raises:
+        InvalidArgumentError: ``clock`` is not callable, raises, or returns
+            something else (the clock's own error chained).
+    """
+    if not callable(clock):
+        raise InvalidArgumentError(
+            f"{field} must be callable, got {describe(clock)}", field=field, value=clock
+        )
+    try:
+        reading = clock()
+    except Exception as err:
+        raise InvalidArgumentError(
+            f"{field}() raised {type(err).__name__}: {describe(err)}", field=field, value=clock
+        ) from err
+    if (
+        isinstance(reading, bool)
+        or not isinstance(reading, (int, float))
+        or not -MAX_CLOCK <= reading <= MAX_CLOCK
+    ):
+        raise InvalidArgumentError(
+            f"{field}() must return finite seconds, got {describe(reading)}",
+            field=field,
+            value=clock,
+        )
+    return clock  # type: ignore[no-any-return]
 
 
 def stamp_task_updates(

@@ -13,6 +13,7 @@ Three ways to share one job and one budget between several Ray tasks:
 
 from __future__ import annotations
 
+import pickle
 import statistics
 import time
 from typing import Any
@@ -20,9 +21,9 @@ from typing import Any
 import ray
 
 from bench.report import Section, median_seconds, ratio
-from core.jobs._columns import to_update_columns
 from core.jobs.job import add_tasks, new_job
 from core.jobs.reducers import apply_task_updates
+from core.jobs.update_batch import parse_updates
 from shell.managers import BudgetManager, StateManager
 from shell.store import StateStore
 
@@ -313,13 +314,14 @@ def _apply_cost(repeat: int) -> tuple[float, float]:
         {"task_id": f"t{i}", "status": "completed", "result": "ok", "at": 1.0} for i in range(100)
     ]
     # What StoreCore.update_tasks does, minus two dict lookups: the core reducer,
-    # given the batch as the handle ships it (validated, stamped columns).
-    columns = to_update_columns(batch)
+    # given the batch as it arrives from the handle (an unpickled UpdateBatch,
+    # which the reducer checks once, as it must anything off the wire).
+    shipped = pickle.loads(pickle.dumps(parse_updates(batch)))
     job = add_tasks(new_job("j", "apply", 0.0), tasks)
     plain = DictStoreBody(float(BUDGET), float(PRICE))
     plain.create_job("j")
     plain.add_tasks("j", tasks)
-    return median_seconds(lambda: apply_task_updates(job, columns), repeat), median_seconds(
+    return median_seconds(lambda: apply_task_updates(job, shipped), repeat), median_seconds(
         lambda: plain.update_tasks("j", batch), repeat
     )
 
@@ -388,6 +390,10 @@ def _speed(quick: bool) -> list[Section]:
         verdicts.append(
             (f"StateStore within 1.5x of the dict actor at batches of {size}", slowdown <= 1.5)
         )
+        if size == 100:
+            verdicts.append(
+                ("StateStore within 1.25x of the dict actor at batches of 100", slowdown <= 1.25)
+            )
     rows.append(
         [
             "in-actor work for one batch of 100, no Ray (us)",
@@ -406,9 +412,9 @@ def _speed(quick: bool) -> list[Section]:
             "round runs both actors back to back, in alternating order; *dict / store* is the "
             "median of the per-round ratios (their range in brackets), which cancels the "
             "machine's drift between rounds. The StateStore validates each "
-            "update in the caller, stamps it, ships the batch as columns and applies it "
-            "atomically with the core's checks (validation again, lifecycle, counts); the dict "
-            "actor just assigns fields. Goal: within 1.5x of it."
+            "update once in the caller, stamps it, ships the batch as columns and applies it "
+            "atomically with the core's checks (the wire checked once, lifecycle, counts); the "
+            "dict actor just assigns fields. Goal: within 1.5x of it (1.25x at batches of 100)."
         ),
         headers=[
             "workload",

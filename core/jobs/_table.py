@@ -14,7 +14,17 @@ against about 10 µs for the shard lookups and a few for the vector writes.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
+from collections import deque
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    ValuesView,
+)
+from operator import itemgetter
 from typing import Any, overload
 
 from pyrsistent import pvector
@@ -31,6 +41,8 @@ _IDS_PER_SHARD = 16
 _MIN_SHARDS = 8
 
 Shards = PVector[dict[str, int]]
+# TaskRecord.task_id as a C-level getter, for bulk checks over many records.
+_TASK_ID = itemgetter(TaskRecord._fields.index("task_id"))
 
 
 class TaskTable(Mapping[str, TaskRecord]):
@@ -135,56 +147,77 @@ class TaskTable(Mapping[str, TaskRecord]):
 
 
 class TaskTableEvolver:
-    """A draft of a `TaskTable`: read and replace records by task id, then `persistent`.
+    """A draft of a `TaskTable` keyed by task id: read records, replace them, then `persistent`.
 
-    Reads see the draft's own earlier writes, so a task updated twice in one
-    batch sees its first update. The original table never changes. Each
-    lookup is O(1): a shard pick and a dict read.
+    Writes are kept by task id and applied to the records vector in one pass
+    by `persistent`, so a reducer never sees a position. Reads see the
+    draft's own earlier writes. The original table never changes.
+
+    Attributes:
+        set: ``set(task_id, record)`` replaces the record of an existing task,
+            O(1). It is the write dict's own ``__setitem__`` (a C call, per
+            update of a batch); `persistent` checks what was written.
     """
 
-    __slots__ = ("_last_id", "_last_position", "_mask", "_records", "_shards", "_table")
+    __slots__ = ("_changed", "_known", "_table", "set")
+
+    set: Callable[[str, TaskRecord], None]
 
     def __init__(self, table: TaskTable) -> None:
         self._table = table
-        self._records = table.records.evolver()
-        self._shards = table._shards
-        self._mask = table._mask
-        # The position of the id last read: a read is almost always followed
-        # by a write of the same task, which then needs no second lookup.
-        self._last_id: str | None = None
-        self._last_position = -1
+        self._changed: dict[str, TaskRecord] = {}
+        # Positions `get_many` already found, so `persistent` need not look them up again.
+        self._known: dict[str, int | None] = {}
+        self.set = self._changed.__setitem__
 
     def get(self, task_id: str) -> TaskRecord | None:
         """Return the draft's record for ``task_id``, or None when the table has no such task."""
-        position = self._shards[hash(task_id) & self._mask].get(task_id)
-        if position is None:
-            return None
-        self._last_id, self._last_position = task_id, position
-        return self._records[position]
+        record = self._changed.get(task_id)
+        return self._table.get(task_id) if record is None else record
 
-    def set(self, task_id: str, record: TaskRecord) -> None:
-        """Replace the record of an existing task (its id and position stay).
+    def get_many(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
+        """Return `get` of each id, in order; O(1) per id, in one comprehension."""
+        table = self._table
+        shards, mask, records, changed = table._shards, table._mask, table.records, self._changed
+        found = [shards[hash(task_id) & mask].get(task_id) for task_id in task_ids]
+        self._known.update(zip(task_ids, found, strict=True))
+        rows = [None if position is None else records[position] for position in found]
+        if changed:
+            rows = [changed.get(task_id, row) for task_id, row in zip(task_ids, rows, strict=True)]
+        return rows
+
+    def persistent(self) -> TaskTable:
+        """Return the table with the draft's records; the original when nothing was set.
+
+        O(changes).
 
         Raises:
-            InvalidTaskError: the table has no such task, or ``record`` is for another id.
+            InvalidTaskError: a write named a task the table does not hold, or
+                put a record under another task's id.
         """
-        if task_id is self._last_id:
-            position: int | None = self._last_position
-        else:
-            position = self._shards[hash(task_id) & self._mask].get(task_id)
-        if position is None or record.task_id != task_id:
+        changed = self._changed
+        if not changed:
+            return self._table
+        table = self._table
+        positions: list[int | None] = list(map(self._known.get, changed))
+        if None in positions:
+            positions = [table.position(task_id) for task_id in changed]
+        # Bulk checks in C: every id is the table's, and every record sits under its own id.
+        if None in positions or list(map(_TASK_ID, changed.values())) != list(changed):
+            task_id = next(
+                task_id
+                for task_id, position in zip(changed, positions, strict=True)
+                if position is None or changed[task_id].task_id != task_id
+            )
             raise InvalidTaskError(
                 f"a draft can only replace an existing task by its own id, got {task_id!r}",
                 field="task_id",
                 value=task_id,
             )
-        self._records[position] = record
-
-    def persistent(self) -> TaskTable:
-        """Return the table with the draft's records; the original when nothing was set."""
-        if not self._records.is_dirty():
-            return self._table
-        return TaskTable(self._records.persistent(), self._shards)
+        records = table.records.evolver()
+        # map() drives the C-level setitem without a Python loop; the result is discarded.
+        deque(map(records.__setitem__, positions, changed.values()), maxlen=0)  # type: ignore[arg-type]
+        return TaskTable(records.persistent(), table._shards)
 
 
 def _build_shards(records: Sequence[TaskRecord]) -> Shards:

@@ -112,17 +112,21 @@ def _located(err: StateError, index: int, task_id: str, in_batch: bool) -> State
 
 def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool) -> JobExecution:
     """Apply validated columns in order; the one loop every update goes through. O(batch)."""
-    # Reads go through the draft too, so a task updated twice in one batch
-    # sees its own earlier update; the job is untouched until the end.
+    # Writes go to a draft keyed by task id; the job is untouched until the end.
     draft = job.tasks.evolver()
+    task_ids = columns.task_ids
+    # One read for the batch; a task named twice reads the draft, to see its own update.
+    found = draft.get_many(task_ids)
+    repeated = len(set(task_ids)) < len(task_ids)
     # (round, old status, new status) of every change, counted once at the end.
     moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
-    for index, (task_id, status, new_result, new_error, at) in enumerate(
-        zip(*columns, strict=True)
-    ):
-        task = draft.get(task_id)
+    replace = draft.set
+    rows = zip(found, *columns, strict=True)
+    for index, (task, task_id, status, new_result, new_error, at) in enumerate(rows):
+        if repeated:
+            task = draft.get(task_id)
         if task is None:
             missing = UnknownTaskError(
                 f"job {describe(job.job_id)} has no task with task_id {describe(task_id)}",
@@ -130,7 +134,9 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
                 value=task_id,
             )
             raise _located(missing, index, task_id, in_batch)
-        current = task.status
+        # One unpack instead of six field reads (each a descriptor call, ~35 ns per
+        # update); it raises, never misaligns, if TaskRecord gains a field.
+        _, _, _, current, result, error, started_at, done_at, round_no = task
         if status is current:
             # Pollers repeat the current status; the first timestamps must survive.
             continue
@@ -139,7 +145,6 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
                 check_transition(task_id, current, status)
             except StateError as err:
                 raise _located(err, index, task_id, in_batch) from err
-        started_at, done_at = task.started_at, task.completed_at
         if status is _RUNNING:
             if started_at is None:
                 started_at = at
@@ -148,10 +153,12 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
             unfinished -= 1
             if unfinished == 0:
                 completed_at = at
-        result = task.result if new_result is None else new_result
-        error = task.error if new_error is None else new_error
-        draft.set(task_id, moved_record(task, status, result, error, started_at, done_at))
-        moves.append((task.round, current, status))
+        if new_result is not None:
+            result = new_result
+        if new_error is not None:
+            error = new_error
+        replace(task_id, moved_record(task, status, result, error, started_at, done_at))
+        moves.append((round_no, current, status))
     if not moves:
         return job
     status_counts, round_counts = _moved_counts(job, moves)

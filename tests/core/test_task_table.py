@@ -60,6 +60,7 @@ def test_evolver_replaces_records_by_id_and_keeps_positions() -> None:
     new_b = table["b"]._replace(agent_name="other")
     draft.set("b", new_b)
     assert draft.get("b") == new_b and draft.get("zz") is None
+    assert draft.get_many(["zz", "b", "a"]) == [None, new_b, table["a"]]
     after = draft.persistent()
     assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
     assert _positions(after, ["a", "b"]) == [0, 1]
@@ -72,11 +73,11 @@ def test_evolver_refuses_an_unknown_id_or_a_record_for_another_id(
     """A draft cannot add a task or put one task's record under another's id."""
     table = _table(["a", "b"])
     draft = table.evolver()
-    draft.get("a")
+    draft.set(task_id, new_task(record_id, "x"))
     with pytest.raises(InvalidTaskError) as info:
-        draft.set(task_id, new_task(record_id, "x"))
+        draft.persistent()
     assert info.value.field == "task_id" and info.value.value == task_id
-    assert draft.persistent() is table
+    assert list(table) == ["a", "b"] and table["a"].agent_name == "a"
 
 
 def test_equality_depends_on_records_and_order() -> None:

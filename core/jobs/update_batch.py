@@ -109,13 +109,13 @@ def parse_updates(updates: Any, at: float | None = None) -> UpdateBatch:
         InvalidUpdateError: ``updates`` is not a batch, a bad ``at``, or the first
             malformed update's own error, naming its index and task id.
     """
+    stamp = epoch_seconds(at, "at", InvalidUpdateError)
     if isinstance(updates, UpdateBatch):
         if updates._checked:
-            stamp = epoch_seconds(at, "at", InvalidUpdateError)
             columns = stamped_columns(updates._columns, stamp)
             return updates if columns is updates._columns else _make(columns, checked=True)
         updates = updates._columns
-    return _make(to_update_columns(updates, default_at=at), checked=True)
+    return _make(to_update_columns(updates, default_at=stamp), checked=True)
 
 
 def trusted_columns(updates: Any) -> UpdateColumns | None:

@@ -143,3 +143,12 @@ def test_unpickled_batch_is_checked_once_on_arrival() -> None:
 def trusted(batch: UpdateBatch) -> bool:
     """Whether the reducers would apply this batch without checking it."""
     return trusted_columns(batch) is not None
+
+
+@pytest.mark.parametrize("at", [float("nan"), "noon", True])
+def test_a_bad_stamp_is_refused_naming_at(at: Any) -> None:
+    """parse_updates checks its own ``at`` and names it, for any form of batch."""
+    for updates in (UPDATES, parse_updates(UPDATES)):
+        with pytest.raises(InvalidUpdateError) as info:
+            parse_updates(updates, at=at)
+        assert info.value.field == "at"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import (
-    Callable,
     ItemsView,
     Iterable,
     Iterator,
@@ -147,77 +146,67 @@ class TaskTable(Mapping[str, TaskRecord]):
 
 
 class TaskTableEvolver:
-    """A draft of a `TaskTable` keyed by task id: read records, replace them, then `persistent`.
+    """A draft of a `TaskTable` keyed by task id: read a batch's records, write them back.
 
-    Writes are kept by task id and applied to the records vector in one pass
-    by `persistent`, so a reducer never sees a position. Reads see the
-    draft's own earlier writes. The original table never changes.
-
-    Attributes:
-        set: ``set(task_id, record)`` replaces the record of an existing task,
-            O(1). It is the write dict's own ``__setitem__`` (a C call, per
-            update of a batch); `persistent` checks what was written.
+    `get_many` reads the records of a batch of task ids; `set_many` gives the
+    new records for those same ids, in the same order; `persistent` returns
+    the new table. The draft finds positions itself, so a reducer never sees
+    one. The original table never changes.
     """
 
-    __slots__ = ("_changed", "_known", "_table", "set")
-
-    set: Callable[[str, TaskRecord], None]
+    __slots__ = ("_ids", "_positions", "_records", "_table")
 
     def __init__(self, table: TaskTable) -> None:
         self._table = table
-        self._changed: dict[str, TaskRecord] = {}
-        # Positions `get_many` already found, so `persistent` need not look them up again.
-        self._known: dict[str, int | None] = {}
-        self.set = self._changed.__setitem__
-
-    def get(self, task_id: str) -> TaskRecord | None:
-        """Return the draft's record for ``task_id``, or None when the table has no such task."""
-        record = self._changed.get(task_id)
-        return self._table.get(task_id) if record is None else record
+        self._ids: Sequence[str] = ()
+        self._positions: list[int | None] = []
+        self._records: Sequence[TaskRecord] | None = None
 
     def get_many(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
-        """Return `get` of each id, in order; O(1) per id, in one comprehension."""
+        """Return the record of each id, in order (None for an unknown id). O(1) per id."""
         table = self._table
-        shards, mask, records, changed = table._shards, table._mask, table.records, self._changed
-        found = [shards[hash(task_id) & mask].get(task_id) for task_id in task_ids]
-        self._known.update(zip(task_ids, found, strict=True))
-        rows = [None if position is None else records[position] for position in found]
-        if changed:
-            rows = [changed.get(task_id, row) for task_id, row in zip(task_ids, rows, strict=True)]
-        return rows
+        shards, mask, records = table._shards, table._mask, table.records
+        positions = [shards[hash(task_id) & mask].get(task_id) for task_id in task_ids]
+        self._ids, self._positions = task_ids, positions
+        return [None if position is None else records[position] for position in positions]
+
+    def set_many(self, records: Sequence[TaskRecord]) -> None:
+        """Give the new record of every id `get_many` read, in its order; O(1).
+
+        An id read twice takes its last record. Checked by `persistent`.
+        """
+        self._records = records
 
     def persistent(self) -> TaskTable:
-        """Return the table with the draft's records; the original when nothing was set.
-
-        O(changes).
+        """Return the table with the records `set_many` gave; the original when none. O(batch).
 
         Raises:
-            InvalidTaskError: a write named a task the table does not hold, or
-                put a record under another task's id.
+            InvalidTaskError: an id was unknown, a record is not for its id,
+                or the records do not match the ids read.
         """
-        changed = self._changed
-        if not changed:
+        records = self._records
+        if records is None:
             return self._table
-        table = self._table
-        positions: list[int | None] = list(map(self._known.get, changed))
-        if None in positions:
-            positions = [table.position(task_id) for task_id in changed]
+        positions, ids = self._positions, self._ids
         # Bulk checks in C: every id is the table's, and every record sits under its own id.
-        if None in positions or list(map(_TASK_ID, changed.values())) != list(changed):
-            task_id = next(
-                task_id
-                for task_id, position in zip(changed, positions, strict=True)
-                if position is None or changed[task_id].task_id != task_id
-            )
+        if None in positions or list(map(_TASK_ID, records)) != list(ids):
             raise InvalidTaskError(
-                f"a draft can only replace an existing task by its own id, got {task_id!r}",
+                "a draft can only replace the tasks it read, each with a record for its own id",
                 field="task_id",
-                value=task_id,
+                value=next(
+                    (
+                        i
+                        for i, p, r in zip(ids, positions, records, strict=False)
+                        if p is None or _TASK_ID(r) != i
+                    ),
+                    None,
+                ),
             )
-        records = table.records.evolver()
+        table = self._table
+        vector = table.records.evolver()
         # map() drives the C-level setitem without a Python loop; the result is discarded.
-        deque(map(records.__setitem__, positions, changed.values()), maxlen=0)  # type: ignore[arg-type]
-        return TaskTable(records.persistent(), table._shards)
+        deque(map(vector.__setitem__, positions, records), maxlen=0)  # type: ignore[arg-type]
+        return TaskTable(vector.persistent(), table._shards)
 
 
 def _build_shards(records: Sequence[TaskRecord]) -> Shards:

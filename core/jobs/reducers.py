@@ -14,7 +14,7 @@ from core.errors import StateError, UnknownTaskError, describe
 from core.jobs._columns import UpdateColumns, to_update_columns, update_list
 from core.jobs.job import STATUS_KEYS, JobExecution
 from core.jobs.status import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, TaskStatus, check_transition
-from core.jobs.task import moved_record
+from core.jobs.task import TaskRecord, moved_record
 from core.jobs.task_update import (
     OPTIONAL_UPDATE_KEYS,
     REQUIRED_UPDATE_KEYS,
@@ -112,21 +112,21 @@ def _located(err: StateError, index: int, task_id: str, in_batch: bool) -> State
 
 def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool) -> JobExecution:
     """Apply validated columns in order; the one loop every update goes through. O(batch)."""
-    # Writes go to a draft keyed by task id; the job is untouched until the end.
+    # The draft reads the batch's records by task id and takes the new ones back
+    # in the batch's order; the job is untouched until the end.
     draft = job.tasks.evolver()
     task_ids = columns.task_ids
-    # One read for the batch; a task named twice reads the draft, to see its own update.
     found = draft.get_many(task_ids)
-    repeated = len(set(task_ids)) < len(task_ids)
+    # A task named twice must see its own earlier update: track the latest records.
+    latest: dict[str, TaskRecord] | None = {} if len(set(task_ids)) < len(task_ids) else None
     # (round, old status, new status) of every change, counted once at the end.
     moves: list[tuple[int, TaskStatus, TaskStatus]] = []
     unfinished = job.status_counts["pending"] + job.status_counts["running"]
     completed_at = job.completed_at
-    replace = draft.set
     rows = zip(found, *columns, strict=True)
     for index, (task, task_id, status, new_result, new_error, at) in enumerate(rows):
-        if repeated:
-            task = draft.get(task_id)
+        if latest is not None and task is not None:
+            task = found[index] = latest.get(task_id, task)
         if task is None:
             missing = UnknownTaskError(
                 f"job {describe(job.job_id)} has no task with task_id {describe(task_id)}",
@@ -157,11 +157,14 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
             result = new_result
         if new_error is not None:
             error = new_error
-        replace(task_id, moved_record(task, status, result, error, started_at, done_at))
+        found[index] = new = moved_record(task, status, result, error, started_at, done_at)
+        if latest is not None:
+            latest[task_id] = new
         moves.append((round_no, current, status))
     if not moves:
         return job
     status_counts, round_counts = _moved_counts(job, moves)
+    draft.set_many(found)  # type: ignore[arg-type]  # no None left: an unknown id raised
     return job._replace(
         tasks=draft.persistent(),
         status_counts=status_counts,

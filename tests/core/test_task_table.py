@@ -52,31 +52,37 @@ def test_appended_keeps_old_table_and_positions() -> None:
     assert table.position("b") is None and "b" not in table
 
 
-def test_evolver_replaces_records_by_id_and_keeps_positions() -> None:
-    """A draft replaces records by task id, reads its own writes, and leaves the original alone."""
-    table = _table(["a", "b"])
+def test_evolver_reads_and_writes_back_by_id_and_keeps_positions() -> None:
+    """A draft reads a batch of ids, takes their new records back, and leaves the original."""
+    table = _table(["a", "b", "c"])
     draft = table.evolver()
     assert draft.persistent() is table
+    found = draft.get_many(["c", "zz", "a"])
+    assert found == [table["c"], None, table["a"]]
+    draft = table.evolver()
+    ids = ["b", "a", "b"]
+    first_b, a, _ = draft.get_many(ids)
     new_b = table["b"]._replace(agent_name="other")
-    draft.set("b", new_b)
-    assert draft.get("b") == new_b and draft.get("zz") is None
-    assert draft.get_many(["zz", "b", "a"]) == [None, new_b, table["a"]]
+    draft.set_many([first_b, a._replace(agent_name="x"), new_b])  # the last "b" wins
     after = draft.persistent()
-    assert after["b"].agent_name == "other" and table["b"].agent_name == "a"
-    assert _positions(after, ["a", "b"]) == [0, 1]
+    assert after["b"].agent_name == "other" and after["a"].agent_name == "x"
+    assert table["b"].agent_name == "a" and _positions(after, ["a", "b", "c"]) == [0, 1, 2]
 
 
-@pytest.mark.parametrize(("task_id", "record_id"), [("c", "c"), ("a", "b")])
-def test_evolver_refuses_an_unknown_id_or_a_record_for_another_id(
-    task_id: str, record_id: str
+@pytest.mark.parametrize(
+    ("ids", "record_ids"), [(["zz"], ["zz"]), (["a"], ["b"]), (["a", "b"], ["a"])]
+)
+def test_evolver_refuses_unknown_ids_and_records_for_other_ids(
+    ids: list[str], record_ids: list[str]
 ) -> None:
-    """A draft cannot add a task or put one task's record under another's id."""
+    """A draft cannot add a task, put one task's record under another's id, or lose one."""
     table = _table(["a", "b"])
     draft = table.evolver()
-    draft.set(task_id, new_task(record_id, "x"))
+    draft.get_many(ids)
+    draft.set_many([new_task(task_id, "x") for task_id in record_ids])
     with pytest.raises(InvalidTaskError) as info:
         draft.persistent()
-    assert info.value.field == "task_id" and info.value.value == task_id
+    assert info.value.field == "task_id"
     assert list(table) == ["a", "b"] and table["a"].agent_name == "a"
 
 

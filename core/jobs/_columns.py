@@ -50,11 +50,6 @@ class UpdateColumns(NamedTuple):
     errors: tuple[str | None, ...]
     ats: tuple[float | None, ...]
 
-    @property
-    def size(self) -> int:
-        """The number of updates (``len`` of a NamedTuple counts its columns)."""
-        return len(self.task_ids)
-
     def task_updates(self) -> list[TaskUpdate]:
         """Return the updates row by row, in order."""
         return [_new_tuple(TaskUpdate, row) for row in zip(*self, strict=True)]

@@ -214,13 +214,13 @@ def test_empty_batch_gives_empty_columns() -> None:
     empty = UpdateColumns((), (), (), (), ())
     for batch in ([], (u for u in ()), empty):
         columns = to_update_columns(batch, default_at=5.0)
-        assert columns == empty and columns.size == 0 and columns.task_updates() == []
+        assert columns == empty and len(columns.task_ids) == 0 and columns.task_updates() == []
 
 
-def test_size_and_task_updates_round_trip() -> None:
-    """size counts updates, not columns; task_updates() gives rows that rebuild the same columns."""
+def test_task_updates_round_trip() -> None:
+    """task_updates() gives one row per update, rows that rebuild the same columns."""
     columns = to_update_columns(DICTS)
-    assert columns.size == 4 and len(columns) == 5
+    assert len(columns.task_ids) == 4 and len(columns) == 5
     rows = columns.task_updates()
     assert rows == [parse_update(d) for d in DICTS]
     assert all(type(row) is TaskUpdate for row in rows)

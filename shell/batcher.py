@@ -25,6 +25,7 @@ from core.batching import (
     drop_task_updates,
     empty_batch,
 )
+from core.errors import describe
 from shell.errors import InvalidArgumentError
 from shell.managers import BudgetManager, StateManager
 
@@ -43,7 +44,7 @@ def _check_target(target: Any, method: str) -> None:
         return
     raise InvalidArgumentError(
         f"target must be a ray.ObjectRef or a store with {method}(), "
-        f"got {type(target).__name__}: {target!r}",
+        f"got {type(target).__name__}: {describe(target)}",
         field="target",
         value=target,
     )
@@ -62,7 +63,7 @@ class StateBatcher:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         if not callable(clock):
             raise InvalidArgumentError(
-                f"clock must be callable, got {clock!r}", field="clock", value=clock
+                f"clock must be callable, got {describe(clock)}", field="clock", value=clock
             )
         self._clock = clock
         self._lock = threading.Lock()

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.batch_args import item_list
-from core.errors import StateError
+from core.errors import StateError, describe
 from core.jobs.reducers import UpdateColumns, to_update_columns
 from shell.errors import InvalidArgumentError
 
@@ -36,7 +36,7 @@ def as_batch(
     for index, item in enumerate(items if mappings else ()):
         if not isinstance(item, Mapping):
             raise error(
-                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {item!r}",
+                f"{field}[{index}] must be a mapping, got {type(item).__name__}: {describe(item)}",
                 field=field,
                 value=item,
                 index=index,
@@ -60,7 +60,9 @@ def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None
     ):
         allowed = " or None" if none_ok else ""
         raise InvalidArgumentError(
-            f"{field} must be finite seconds > 0{allowed}, got {value!r}", field=field, value=value
+            f"{field} must be finite seconds > 0{allowed}, got {describe(value)}",
+            field=field,
+            value=value,
         )
     return float(value)
 

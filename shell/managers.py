@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from core.batch_args import item_ident, plain_mapping
 from core.batching import add_cost_record, empty_batch
 from core.budget.reducers import (
     BudgetState,
@@ -111,12 +112,14 @@ def _stamped_records(cost_records: Any, at: float) -> list[Mapping[str, Any]]:
     """
     batch = empty_batch()
     for index, raw in enumerate(as_batch(cost_records, "cost_records", BudgetError)):
-        if isinstance(raw, Mapping) and raw.get("at") is None:
-            raw = {**raw, "at": at}
         try:
+            if isinstance(raw, Mapping):
+                raw = plain_mapping(raw, "record", BudgetError)
+                if raw.get("at") is None:
+                    raw = {**raw, "at": at}
             batch = add_cost_record(batch, raw)
         except StateError as err:
-            ident = raw.get("job_id") if isinstance(raw, Mapping) else None
+            ident = item_ident(raw, "job_id")
             raise err.in_batch(index, ident, item="record", ident_name="job_id") from err
     return list(batch.cost_records)
 

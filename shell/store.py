@@ -12,28 +12,24 @@ in the actor arrives as its own type; a store that is gone raises
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import ray
 
-from core.budget.money import to_money
-from core.budget.reducers import BudgetState, ReservationDecision, new_budget
-from core.errors import StateError
+from core.budget.reducers import BudgetState, ReservationDecision
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
+from shell import _store_requests as requests
+from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
-    InvalidArgumentError,
     StateUnavailable,
     StoreExistsError,
     UnknownJobError,
 )
-from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import raise_translated, ray_get, translate_ray_error
-from shell.store_actor import PROTOCOL, StoreCore
+from shell.ray_ops import ray_get, translate_ray_error
 
 __all__ = [
     "DuplicateJobError",
@@ -43,24 +39,8 @@ __all__ = [
 ]
 
 
-# max_restarts=0 on purpose: a restarted actor rebuilds from its constructor,
-# i.e. an empty budget, and would silently grant spend already reserved. A
-# dead store must be loud (StateUnavailable), not quietly reset.
-# num_cpus=0: the store is a coordinator; it must not take a CPU slot the
-# agent tasks it serves need (on a 2-CPU node it would halve them).
-# max_concurrency=1 (a sync actor's default, stated for the reader): calls run one at a time.
-_ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
-_RemoteStore: Any = ray.remote(StoreCore)
 # Longest a shutdown waits for the killed actor to stop answering.
 _SHUTDOWN_WAIT = 10.0
-
-
-def _check_name(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
-        )
-    return value
 
 
 class StateStore:
@@ -111,39 +91,13 @@ class StateStore:
             StoreExistsError: ``name`` is already taken in ``namespace``.
             StateUnavailable: Ray could not start the actor.
         """
-        agents = list(agents_config) if isinstance(agents_config, Iterable) else agents_config
-        new_budget(budget_config, agents)
-        name = None if name is None else _check_name(name, "name")
-        namespace = None if namespace is None else _check_name(namespace, "namespace")
-        if not isinstance(detached, bool):
-            raise InvalidArgumentError(
-                f"detached must be a bool, got {detached!r}", field="detached", value=detached
-            )
-        if detached and name is None:
-            # An unnamed detached actor could never be reached or shut down again.
-            raise InvalidArgumentError(
-                "a detached store needs a name, got name=None", field="name", value=None
-            )
-        timeout = check_seconds(timeout, "timeout", none_ok=True)
-        options = dict(_ACTOR_OPTIONS)
-        if name is not None:
-            options["name"] = name
-            options["namespace"] = namespace
-        if detached:
-            options["lifetime"] = "detached"
-        try:
-            actor = _RemoteStore.options(**options).remote(budget_config, agents)
-        except ValueError as err:
-            if name is not None and "already taken" in str(err):
-                raise StoreExistsError(
-                    f"a Ray actor named {name!r} already exists in namespace {namespace!r}",
-                    field="name",
-                    value=name,
-                ) from err
-            raise
-        store = cls(actor, name, namespace, timeout)
+        plan = requests.create_plan(
+            budget_config, agents_config, name, namespace, detached, timeout
+        )
+        actor = requests.start_actor(plan)
+        store = cls(actor, plan.name, plan.namespace, plan.timeout)
         # Wait for the constructor, so a failure to start surfaces here.
-        store._call("ping")
+        store._send(requests.ping())
         return store
 
     @classmethod
@@ -161,28 +115,14 @@ class StateStore:
             InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
             StateUnavailable: no live actor has that name, or it is not a store.
         """
-        name = _check_name(name, "name")
-        namespace = None if namespace is None else _check_name(namespace, "namespace")
-        timeout = check_seconds(timeout, "timeout", none_ok=True)
+        connection = requests.connect_plan(name, namespace, timeout)
+        actor = requests.lookup_actor(connection)
+        store = cls(actor, connection.name, connection.namespace, connection.timeout)
         try:
-            actor = ray.get_actor(name, namespace=namespace)
-        except ValueError as err:
-            raise StateUnavailable(
-                f"no StateStore named {name!r} in namespace {namespace!r}: {err}",
-                field="name",
-                value=name,
-            ) from err
-        store = cls(actor, name, namespace, timeout)
-        try:
-            answer = store._call("ping")
+            answer = store._send(requests.ping())
         except AttributeError as err:
             answer = err
-        if answer != PROTOCOL:
-            raise StateUnavailable(
-                f"the actor named {name!r} in namespace {namespace!r} is not a StateStore",
-                field="name",
-                value=name,
-            )
+        requests.check_store_answer(answer, connection)
         return store
 
     def shutdown(self) -> None:
@@ -228,23 +168,20 @@ class StateStore:
         actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
         return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
-    def _call(self, method: str, *args: Any) -> Any:
-        """Call an actor method and wait for it, translating Ray's errors into ours."""
+    def _send(self, request: StoreRequest) -> Any:
+        """Send one request to the actor and wait for its reply, with the library's errors.
+
+        Raises:
+            StateUnavailable: the handle was shut down, or the store cannot be reached.
+            StateError: the store refused the request.
+        """
         if self._closed:
-            raise StateUnavailable(
-                f"{self._describe()} was shut down", field="store", value=self._describe()
-            )
+            raise requests.closed_error(self._describe())
         try:
-            ref = getattr(self._actor, method).remote(*args)
+            ref = getattr(self._actor, request.method).remote(*request.args)
             return ray_get(ref, timeout=self._timeout)
-        except StateUnavailable as err:
-            raise StateUnavailable(
-                f"{self._describe()} is unavailable: {err}", field="store", value=self._describe()
-            ) from err
-        except StateError:
-            raise
         except Exception as err:
-            raise_translated(err, self._describe())
+            requests.raise_send_error(request, err, self._describe())
 
     def create_job(self, description: str, job_id: str | None = None) -> str:
         """Create an empty job in the store.
@@ -263,14 +200,7 @@ class StateStore:
                 after a lost reply sees this: the job exists, carry on with it).
             StateUnavailable: the store is gone.
         """
-        job_id = uuid.uuid4().hex if job_id is None else _check_name(job_id, "job_id")
-        if not isinstance(description, str):
-            raise InvalidArgumentError(
-                f"description must be a str, got {description!r}",
-                field="description",
-                value=description,
-            )
-        result: str = self._call("create_job", job_id, description, time.time())
+        result: str = self._send(requests.create_job(description, job_id))
         return result
 
     def add_tasks(self, job_id: str, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> int:
@@ -289,8 +219,7 @@ class StateStore:
             DuplicateTaskError, InvalidTaskError: a bad task, naming its index; nothing changes.
             StateUnavailable: the store is gone.
         """
-        _check_name(job_id, "job_id")
-        version: int = self._call("add_tasks", job_id, as_batch(tasks, "tasks"))
+        version: int = self._send(requests.add_tasks(job_id, tasks))
         return version
 
     def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
@@ -316,9 +245,7 @@ class StateStore:
                 update's index; nothing changes.
             StateUnavailable: the store is gone.
         """
-        _check_name(job_id, "job_id")
-        batch = stamp_task_updates(updates, time.time())
-        version: int = self._call("update_tasks", job_id, batch)
+        version: int = self._send(requests.update_tasks(job_id, updates))
         return version
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
@@ -329,7 +256,7 @@ class StateStore:
             UnknownJobError: no such job.
             StateUnavailable: the store is gone.
         """
-        summary: dict[str, Any] = self._call("job_summary", _check_name(job_id, "job_id"))
+        summary: dict[str, Any] = self._send(requests.job_summary(job_id))
         return summary
 
     def job_state(self, job_id: str) -> JobExecution:
@@ -340,7 +267,7 @@ class StateStore:
             UnknownJobError: no such job.
             StateUnavailable: the store is gone.
         """
-        job: JobExecution = self._call("job_state", _check_name(job_id, "job_id"))
+        job: JobExecution = self._send(requests.job_state(job_id))
         return job
 
     def poll_job(
@@ -362,16 +289,7 @@ class StateStore:
             UnknownJobError: no such job.
             StateUnavailable: the store is gone.
         """
-        _check_name(job_id, "job_id")
-        if since_version is not None and (
-            isinstance(since_version, bool) or not isinstance(since_version, int)
-        ):
-            raise InvalidArgumentError(
-                f"since_version must be an int or None, got {since_version!r}",
-                field="since_version",
-                value=since_version,
-            )
-        version, summary = self._call("poll_job", job_id, since_version)
+        version, summary = self._send(requests.poll_job(job_id, since_version))
         return version, summary
 
     def reserve(
@@ -396,20 +314,8 @@ class StateStore:
             BudgetError: refused by the core (e.g. an id reused for another agent).
             StateUnavailable: the store is gone.
         """
-        _check_name(agent_name, "agent_name")
-        if reservation_id is not None:
-            _check_name(reservation_id, "reservation_id")
-        if agent_config is not None and not isinstance(agent_config, Mapping):
-            raise InvalidArgumentError(
-                f"agent_config must be a mapping or None, got {agent_config!r}",
-                field="agent_config",
-                value=agent_config,
-            )
-        decision: ReservationDecision = self._call(
-            "reserve",
-            agent_name,
-            None if agent_config is None else dict(agent_config),
-            reservation_id,
+        decision: ReservationDecision = self._send(
+            requests.reserve(agent_name, agent_config, reservation_id)
         )
         return decision
 
@@ -421,9 +327,7 @@ class StateStore:
             BudgetError: a bad amount, or an agent the store does not know.
             StateUnavailable: the store is gone.
         """
-        _check_name(agent_name, "agent_name")
-        to_money(amount, "amount")
-        self._call("release", agent_name, amount)
+        self._send(requests.release(agent_name, amount))
 
     def record_costs(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Record paid jobs in one actor call, all or none, idempotently by ``job_id``.
@@ -436,9 +340,9 @@ class StateStore:
             BudgetError: a bad or conflicting record, naming its index; nothing changes.
             StateUnavailable: the store is gone.
         """
-        batch = as_batch(records, "records", mappings=True)
-        if batch:
-            self._call("record_costs", [dict(r) for r in batch])
+        request = requests.record_costs(records)
+        if request is not None:
+            self._send(request)
 
     def budget_summary(self) -> dict[str, Any]:
         """Return `core.budget.summary.summarize_budget` of the store's budget.
@@ -446,7 +350,7 @@ class StateStore:
         Raises:
             StateUnavailable: the store is gone.
         """
-        summary: dict[str, Any] = self._call("budget_summary")
+        summary: dict[str, Any] = self._send(requests.budget_summary())
         return summary
 
     def budget_state(self) -> BudgetState:
@@ -455,5 +359,5 @@ class StateStore:
         Raises:
             StateUnavailable: the store is gone.
         """
-        state: BudgetState = self._call("budget_state")
+        state: BudgetState = self._send(requests.budget_state())
         return state

@@ -21,6 +21,7 @@ __all__ = [
     "StateUnavailable",
     "StoreExistsError",
     "UnknownJobError",
+    "UnknownStoreError",
 ]
 
 
@@ -33,7 +34,11 @@ class InvalidArgumentError(StateError, ValueError):
 
 
 class StoreExistsError(StateError, ValueError):
-    """`StateStore.create` was given a name another live actor already holds."""
+    """`StateStore.create` was given a name another live actor, or the journal, already holds."""
+
+
+class UnknownStoreError(StateError, ValueError):
+    """`StateStore.recover` was given a name its journal does not hold."""
 
 
 class OutcomeUnknown(StateError, TimeoutError):

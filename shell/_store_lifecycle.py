@@ -76,8 +76,11 @@ def check_timeout(value: Any) -> float | None:
     Raises:
         InvalidArgumentError: naming ``timeout`` and the value.
     """
-    timeout = check_seconds(value, "timeout", none_ok=True)
-    if timeout is not None and timeout > MAX_TIMEOUT:
+    too_long = (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_TIMEOUT
+    )
+    timeout = None if too_long else check_seconds(value, "timeout", none_ok=True)
+    if too_long:
         raise InvalidArgumentError(
             f"timeout must be at most {MAX_TIMEOUT:.0f} seconds, or None to wait for ever; "
             f"got {value!r}",

@@ -438,9 +438,10 @@ class StateStore:
 
         Returns:
             ``{"applied", "open_jobs", "closed_jobs", "budget_version", "journal",
-            "recoveries"}``: commands applied since creation, jobs in memory and
-            closed, the budget's version, the journal (password hidden) or None,
-            and how often this actor rebuilt its state from the journal.
+            "recoveries", "pid"}``: commands applied since creation, jobs in memory
+            and closed, the budget's version, the journal (password hidden) or None,
+            how often this actor process rebuilt its state from the journal, and
+            the actor's process id.
 
         Raises:
             StateUnavailable: the store is gone.

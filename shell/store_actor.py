@@ -17,6 +17,7 @@ Python, it is also testable without Ray.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 from core.budget.reducers import BudgetState
@@ -231,7 +232,7 @@ class StoreCore:
         return self._ready().budget
 
     def store_info(self) -> dict[str, Any]:
-        """Return the store's bookkeeping: commands applied, open and closed jobs, recoveries."""
+        """Return the store's bookkeeping: commands applied, jobs, recoveries, its process id."""
         state = self._ready()
         return {
             "applied": state.applied,
@@ -240,6 +241,7 @@ class StoreCore:
             "budget_version": state.budget_version,
             "journal": None if self._journal is None else self._journal.describe(),
             "recoveries": self._recoveries,
+            "pid": os.getpid(),
         }
 
     @property

@@ -100,9 +100,35 @@ def _check_snapshot_every(value: Any) -> int:
     return value
 
 
+# Options that make the store what it is: a caller may not override them.
+_OWN_OPTIONS = frozenset(
+    {"name", "namespace", "lifetime", "max_restarts", "max_task_retries", "max_concurrency"}
+)
+
+
+def _extra_options(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise InvalidArgumentError(
+            f"actor_options must be a mapping of Ray actor options, got {value!r}",
+            field="actor_options",
+            value=value,
+        )
+    for key in value:
+        if key in _OWN_OPTIONS:
+            raise InvalidArgumentError(
+                f"actor_options may not set {key!r}: the store sets it itself",
+                field="actor_options",
+                value=key,
+            )
+    return dict(value)
+
+
 def _actor_options(
-    name: str | None, namespace: str | None, detached: Any, journaled: bool
+    name: str | None, namespace: str | None, detached: Any, journaled: bool, extra: Any = None
 ) -> dict[str, Any]:
+    own = _extra_options(extra)
     if not isinstance(detached, bool):
         raise InvalidArgumentError(
             f"detached must be a bool, got {detached!r}", field="detached", value=detached
@@ -112,7 +138,9 @@ def _actor_options(
         raise InvalidArgumentError(
             "a detached store needs a name, got name=None", field="name", value=None
         )
-    options = dict(_JOURNALED_OPTIONS if journaled else _ACTOR_OPTIONS)
+    options = {**own, **(_JOURNALED_OPTIONS if journaled else _ACTOR_OPTIONS)}
+    if "num_cpus" in own:
+        options["num_cpus"] = own["num_cpus"]
     if name is not None:
         options["name"] = name
         options["namespace"] = namespace
@@ -130,6 +158,7 @@ def create_plan(
     timeout: Any,
     journal: Any = None,
     snapshot_every: Any = 1000,
+    actor_options: Any = None,
 ) -> StorePlan:
     """Validate `StateStore.create`'s arguments into a `StorePlan`; a journal is checked free.
 
@@ -144,7 +173,7 @@ def create_plan(
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
     snapshot_every = _check_snapshot_every(snapshot_every)
-    options = _actor_options(name, namespace, detached, journal is not None)
+    options = _actor_options(name, namespace, detached, journal is not None, actor_options)
     if journal is None:
         return StorePlan(options, (create,), name, namespace, timeout)
     if name is None:
@@ -168,7 +197,13 @@ def create_plan(
 
 
 def recover_plan(
-    name: Any, journal: Any, namespace: Any, detached: Any, timeout: Any, snapshot_every: Any
+    name: Any,
+    journal: Any,
+    namespace: Any,
+    detached: Any,
+    timeout: Any,
+    snapshot_every: Any,
+    actor_options: Any = None,
 ) -> StorePlan:
     """Validate `StateStore.recover`'s arguments; the journal must hold the store.
 
@@ -181,7 +216,7 @@ def recover_plan(
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
     snapshot_every = _check_snapshot_every(snapshot_every)
-    options = _actor_options(name, namespace, detached, True)
+    options = _actor_options(name, namespace, detached, True, actor_options)
     opened = open_journal(journal)
     try:
         if opened.first_command_id(name) is None:
@@ -229,7 +264,8 @@ def discard_actor(actor: Any) -> None:
     deadline = time.monotonic() + _KILL_WAIT
     while time.monotonic() < deadline:
         try:
-            ray.get(actor.ping.remote(), timeout=_KILL_WAIT)
+            # No retries: a killed journaled store would be asked again and again.
+            ray.get(actor.ping.options(max_task_retries=0).remote(), timeout=_KILL_WAIT)
         except ray.exceptions.RayActorError:
             return
         except ray.exceptions.GetTimeoutError:

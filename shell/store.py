@@ -88,6 +88,7 @@ class StateStore:
         timeout: float | None = None,
         journal: str | None = None,
         snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
     ) -> StateStore:
         """Start a store actor and return a handle on it.
 
@@ -109,6 +110,9 @@ class StateStore:
                 power-loss safety for speed) or ``"postgresql://..."``: the store
                 becomes durable and restarts after a crash. None keeps it in memory.
             snapshot_every: With a journal, write a snapshot every this many commands.
+            actor_options: More Ray actor options, e.g. ``resources`` or
+                ``scheduling_strategy`` to place the store (not its name,
+                lifetime, restarts, retries or concurrency, which the store sets).
 
         Raises:
             BudgetError: a config is invalid.
@@ -126,6 +130,7 @@ class StateStore:
             timeout,
             journal,
             snapshot_every,
+            actor_options,
         )
         return cls._start(plan)
 
@@ -138,6 +143,7 @@ class StateStore:
         detached: bool = False,
         timeout: float | None = None,
         snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
     ) -> StateStore:
         """Start a journaled store again from its journal (e.g. after the whole cluster stopped).
 
@@ -151,7 +157,9 @@ class StateStore:
             JournalFormatError: the journal is corrupt or written by a newer version.
             InvalidArgumentError, StateUnavailable: as for `create`.
         """
-        plan = lifecycle.recover_plan(name, journal, namespace, detached, timeout, snapshot_every)
+        plan = lifecycle.recover_plan(
+            name, journal, namespace, detached, timeout, snapshot_every, actor_options
+        )
         return cls._start(plan)
 
     @classmethod

@@ -31,7 +31,7 @@ from core.errors import (
 )
 from core.frozen import freeze, thaw
 from core.jobs.job import JobExecution, add_tasks, new_job
-from core.jobs.reducers import apply_task_updates, to_update_columns
+from core.jobs.reducers import apply_task_updates
 from core.jobs.summary import summarize_job
 from core.ledger.commands import Command
 
@@ -217,8 +217,11 @@ def _add_tasks(state: LedgerState, command: Command) -> tuple[LedgerState, Any]:
 def _update_tasks(state: LedgerState, command: Command) -> tuple[LedgerState, Any]:
     job_id, columns = command.args
     job = _open_job(state, job_id)
-    stamped = to_update_columns(columns, default_at=command.at)
-    return _with_job(state, job, apply_task_updates(job, stamped))
+    if command.at is not None and None in columns.ats:
+        at = command.at
+        columns = columns._replace(ats=tuple(at if t is None else t for t in columns.ats))
+    # apply_task_updates checks the columns again: a command may be built by hand.
+    return _with_job(state, job, apply_task_updates(job, columns))
 
 
 def _reserve(state: LedgerState, command: Command) -> tuple[LedgerState, Any]:

@@ -202,3 +202,22 @@ def test_network_filesystems_are_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="cifs"):
         check_local("/mnt/smb/j.db", str(mounts))
     check_local("/home/j.db", str(mounts))
+
+
+def test_missing_server_skips_naming_the_variable_or_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No server: PostgreSQL tests skip naming EAP_STATE_PG_DSN, or fail when CI requires it."""
+    import journal_fixtures
+
+    monkeypatch.setenv("EAP_STATE_PG_DSN", "postgresql://postgres@127.0.0.1:1/none")
+    journal_fixtures._pg_problem.cache_clear()
+    try:
+        monkeypatch.delenv("EAP_STATE_REQUIRE_PG", raising=False)
+        with pytest.raises(pytest.skip.Exception, match="EAP_STATE_PG_DSN"):
+            journal_fixtures.require_pg()
+        monkeypatch.setenv("EAP_STATE_REQUIRE_PG", "1")
+        with pytest.raises(pytest.fail.Exception, match="EAP_STATE_REQUIRE_PG=1"):
+            journal_fixtures.require_pg()
+    finally:
+        journal_fixtures._pg_problem.cache_clear()

@@ -67,4 +67,8 @@ def _outcome_unknown(message: str, command_id: str) -> OutcomeUnknown:
 
 
 class JournalUnavailable(StateUnavailable):
-    """The store's journal (its database) cannot be reached; nothing was acknowledged."""
+    """The store's journal (its database) cannot be reached; the change was not acknowledged.
+
+    A connection lost in the middle of a commit may still have committed it:
+    resend with the same ``command_id`` once the database is back to learn which.
+    """

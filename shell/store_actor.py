@@ -167,7 +167,9 @@ class StoreCore:
         Raises:
             StateError: the core refused it (nothing changes, nothing is journaled),
                 or `CommandConflictError` for a reused id with other arguments.
-            JournalUnavailable: it could not be committed; it is not applied.
+            JournalUnavailable: its commit was not confirmed, so it was not acknowledged
+                (if the connection broke mid-commit it may have landed: a resend
+                with the same command id answers which).
         """
         current = self._ready()
         state, reply = apply_command(current, command)

@@ -3,7 +3,7 @@
 `create_plan` and `recover_plan` validate everything (configs with the core,
 the journal URL, names, timeouts) before any actor exists; `start_actor`
 starts it; `discard_actor` removes an actor whose start failed, so a failed
-create leaves nothing behind; `check_store` tells a store from another actor.
+create leaves nothing behind; `check_store_answer` tells a store from another actor.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import ray
 
 from core.ledger import create_store_command
-from shell._store_requests import check_name, new_command_id, raise_send_error
+from shell._store_sending import check_name, new_command_id, raise_send_error
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError, UnknownStoreError
 from shell.inputs import check_seconds
 from shell.journal import open_journal
@@ -25,7 +25,7 @@ __all__ = [
     "MAX_TIMEOUT",
     "StoreConnection",
     "StorePlan",
-    "check_store",
+    "check_store_answer",
     "check_timeout",
     "connect_plan",
     "create_plan",
@@ -317,7 +317,7 @@ def lookup_actor(connection: StoreConnection) -> Any:
     return actor
 
 
-def check_store(answer: Any, connection: StoreConnection) -> None:
+def check_store_answer(answer: Any, connection: StoreConnection) -> None:
     """Accept a store's ping ``answer`` only if it is `PROTOCOL`.
 
     Args:

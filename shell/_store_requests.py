@@ -5,21 +5,18 @@ three steps: check the arguments here, before any remote call; build one
 `StoreRequest` (the actor method and its arguments; a change travels as one
 `core.ledger.Command` with its ``command_id``); send it. Only the sending
 differs between the two handles (``ray.get`` or ``await``), and both turn a
-failed send into the caller's error with the one function here, `send_error`:
-a change that timed out is `OutcomeUnknown`, carrying the id to resend with.
+failed send into the caller's error with the one function `send_error`
+(`shell._store_sending`): a change that timed out is `OutcomeUnknown`,
+carrying the id to resend with. Starting, finding and stopping the actor
+(`shell._store_lifecycle`) is re-exported here, so a handle needs one module.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
 from collections.abc import Mapping
-from typing import Any, NamedTuple, NoReturn
+from typing import Any
 
-from ray import exceptions as ray_exceptions
-
-from core.errors import StateError
 from core.jobs.reducers import UpdateColumns
 from core.ledger import (
     Command,
@@ -31,133 +28,67 @@ from core.ledger import (
     reserve_command,
     update_tasks_command,
 )
-from shell.errors import InvalidArgumentError, OutcomeUnknown, StateUnavailable
+from shell._store_lifecycle import (
+    MAX_TIMEOUT,
+    StoreConnection,
+    StorePlan,
+    check_store_answer,
+    check_timeout,
+    connect_plan,
+    create_plan,
+    discard_actor,
+    lookup_actor,
+    recover_plan,
+    start_actor,
+)
+from shell._store_sending import (
+    StoreRequest,
+    check_name,
+    closed_error,
+    new_command_id,
+    raise_send_error,
+    send_error,
+)
+from shell.errors import InvalidArgumentError
 from shell.inputs import as_batch
-from shell.ray_ops import translate_ray_error
 
 __all__ = [
+    "MAX_TIMEOUT",
+    "StoreConnection",
+    "StorePlan",
     "StoreRequest",
     "add_tasks",
     "budget_state",
     "budget_summary",
     "check_name",
+    "check_store_answer",
+    "check_timeout",
     "close_job",
     "closed_error",
+    "connect_plan",
     "create_job",
+    "create_plan",
+    "discard_actor",
     "job_state",
     "job_summary",
+    "lookup_actor",
     "new_command_id",
     "ping",
     "poll_job",
     "raise_send_error",
     "record_costs",
+    "recover_plan",
     "release",
     "reserve",
     "send_error",
+    "start_actor",
     "store_info",
     "update_tasks",
 ]
 
 
-class StoreRequest(NamedTuple):
-    """One call to the store actor.
-
-    Attributes:
-        method: The `shell.store_actor.StoreCore` method to call.
-        args: Its positional arguments, already validated.
-        command_id: For a call that changes the store, the id that makes a
-            resend apply at most once; None for a read.
-    """
-
-    method: str
-    args: tuple[Any, ...]
-    command_id: str | None = None
-
-
-def check_name(value: Any, field: str) -> str:
-    """Return ``value`` if it is a non-empty str of valid Unicode.
-
-    Raises:
-        InvalidArgumentError: naming ``field`` and the value.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
-        )
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as err:
-        raise InvalidArgumentError(
-            f"{field} must be valid Unicode text (no lone surrogates), got {value!r}",
-            field=field,
-            value=value,
-        ) from err
-    return value
-
-
-def new_command_id(command_id: Any = None) -> str:
-    """Return the caller's command id (checked), or a fresh one (uuid4 hex) when None.
-
-    Raises:
-        InvalidArgumentError: a ``command_id`` that is not a non-empty str.
-    """
-    return uuid.uuid4().hex if command_id is None else check_name(command_id, "command_id")
-
-
 def _change(command: Command) -> StoreRequest:
     return StoreRequest("execute", (command,), command.command_id)
-
-
-def closed_error(what: str) -> StateUnavailable:
-    """Return the error of a call on a handle that was shut down."""
-    return StateUnavailable(f"{what} was shut down", field="store", value=what)
-
-
-def _timed_out(err: BaseException) -> bool:
-    if isinstance(err, StateError):
-        # ray_get's translation of Ray's GetTimeoutError.
-        return type(err) is StateUnavailable and isinstance(
-            err.__cause__, ray_exceptions.GetTimeoutError
-        )
-    return isinstance(err, (asyncio.TimeoutError, TimeoutError))
-
-
-def send_error(request: StoreRequest | None, err: BaseException, what: str) -> BaseException:
-    """Return the exception a caller sees when sending ``request`` to the store ``what`` failed.
-
-    A timeout (Ray's or asyncio's) of a change is `OutcomeUnknown` with its
-    ``command_id``, of a read `StateUnavailable`; a library error the actor
-    raised comes back as itself; a Ray failure becomes `StateUnavailable`
-    naming the store; anything else is returned unchanged (a bug, not an outcome).
-    """
-    if _timed_out(err):
-        if request is not None and request.command_id is not None:
-            command_id = request.command_id
-            return OutcomeUnknown(
-                f"{what} did not answer in time: the change (command_id {command_id!r}) may or "
-                f"may not have been applied; call again with command_id={command_id!r} to "
-                "apply it at most once and get its reply",
-                command_id=command_id,
-            )
-        return StateUnavailable(f"{what} did not answer in time", field="store", value=what)
-    if type(err) is StateUnavailable:
-        unavailable = StateUnavailable(f"{what} is unavailable: {err}", field="store", value=what)
-        unavailable.__cause__ = err
-        return unavailable
-    if isinstance(err, StateError):
-        return err
-    translated = translate_ray_error(err, what)
-    if type(translated) is StateUnavailable:
-        return send_error(request, translated, what)
-    return translated
-
-
-def raise_send_error(request: StoreRequest | None, err: BaseException, what: str) -> NoReturn:
-    """Raise what `send_error` makes of ``err``; call it from the ``except`` that caught it."""
-    translated = send_error(request, err, what)
-    if translated is err:
-        raise err
-    raise translated from err
 
 
 def ping() -> StoreRequest:

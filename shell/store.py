@@ -184,7 +184,7 @@ class StateStore:
             answer = store._send(requests.ping())
         except Exception as err:
             answer = err
-        lifecycle.check_store(answer, connection)
+        lifecycle.check_store_answer(answer, connection)
         return store
 
     def shutdown(self) -> None:

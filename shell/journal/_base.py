@@ -63,13 +63,29 @@ class Journal(ABC):
     def _sql(self, statement: str) -> str:
         return statement.replace("?", self.placeholder)
 
-    def _run(self, statement: str, params: tuple[Any, ...] = (), fetch: bool = False) -> Any:
-        """Run one statement (its own transaction); reconnect once after a dropped connection."""
+    @abstractmethod
+    def _insert_many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert ``rows`` with ``statement`` in one transaction, committed on return."""
+
+    def _run(
+        self,
+        statement: str,
+        params: tuple[Any, ...] = (),
+        fetch: bool = False,
+        many: list[tuple[Any, ...]] | None = None,
+    ) -> Any:
+        """Run one statement (its own transaction; with ``many``, once per row in one).
+
+        A dropped connection is closed; the next call opens a new one.
+        """
         try:
             if self._connection is None:
                 self._connection = self._connect()
                 for create in _SCHEMA:
                     self._create_table(create)
+            if many is not None:
+                self._insert_many(self._sql(statement), many)
+                return None
             cursor = self._connection.execute(self._sql(statement), params)
             return cursor.fetchall() if fetch else None
         except Exception as err:
@@ -123,9 +139,17 @@ class Journal(ABC):
             JournalUnavailable: not committed (the database is unreachable, or
                 ``seq`` is taken: another writer got there first).
         """
+        self.append_many(name, [(seq, body)])
+
+    def append_many(self, name: str, entries: list[tuple[int, str]]) -> None:
+        """Write and commit ``(seq, body)`` entries in one transaction (one sync for all).
+
+        Raises:
+            JournalUnavailable: none of them committed (as for `append`).
+        """
         self._run(
             "INSERT INTO eap_state_entries (store, seq, body, checksum) VALUES (?, ?, ?, ?)",
-            (name, seq, body, checksum(body)),
+            many=[(name, seq, body, checksum(body)) for seq, body in entries],
         )
 
     def entries_after(self, name: str, seq: int) -> list[tuple[int, str, str]]:

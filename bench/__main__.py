@@ -25,8 +25,9 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.journal",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling"}
+NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.journal"}
 
 
 def _versions() -> str:

@@ -38,12 +38,15 @@ from core.budget.reducers import (
 from core.budget.summary import summarize_budget
 from core.errors import (
     BudgetError,
+    CommandConflictError,
     DuplicateTaskError,
     InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
+    JournalFormatError,
     StateError,
+    UnjournalableValueError,
     UnknownTaskError,
 )
 from core.frozen import FrozenDict, freeze, thaw
@@ -67,12 +70,15 @@ from core.jobs.reducers import (
 from core.jobs.status import TaskStatus
 from core.jobs.summary import job_failures, job_results, summarize_job
 from core.jobs.task import TaskRecord, new_task
+from core.ledger import Command, LedgerState, apply_command, open_ledger, recover_state, replay
 
 __all__ = [
     "AgentBudget",
     "BudgetCalculator",
     "BudgetError",
     "BudgetState",
+    "Command",
+    "CommandConflictError",
     "CostRecord",
     "DuplicateTaskError",
     "FrozenDict",
@@ -81,6 +87,8 @@ __all__ = [
     "InvalidTransitionError",
     "InvalidUpdateError",
     "JobExecution",
+    "JournalFormatError",
+    "LedgerState",
     "PendingBatch",
     "PricePolicy",
     "Reservation",
@@ -90,6 +98,7 @@ __all__ = [
     "TaskStatus",
     "TaskUpdate",
     "TaskUpdates",
+    "UnjournalableValueError",
     "UnknownTaskError",
     "UpdateBatch",
     "add_cost_record",
@@ -97,6 +106,7 @@ __all__ = [
     "add_task_update",
     "add_tasks",
     "agent_remaining",
+    "apply_command",
     "apply_pending_cost_records",
     "apply_pending_task_updates",
     "apply_task_update",
@@ -112,11 +122,14 @@ __all__ = [
     "new_job",
     "new_price_policy",
     "new_task",
+    "open_ledger",
     "parse_update",
     "parse_updates",
     "record_cost",
     "record_costs",
+    "recover_state",
     "release_reservation",
+    "replay",
     "requeue_cost_records",
     "requeue_task_updates",
     "reserve",

@@ -22,12 +22,17 @@ __all__ = [
     "MAX_SHOWN_CHARS",
     "MAX_SHOWN_DIGITS",
     "BudgetError",
+    "CommandConflictError",
+    "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidStateError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
+    "JournalFormatError",
     "StateError",
+    "UnjournalableValueError",
+    "UnknownJobError",
     "UnknownTaskError",
     "describe",
 ]
@@ -172,3 +177,23 @@ class InvalidStateError(StateError, ValueError):
     argument must be the `JobExecution`, `BudgetState` or `PendingBatch` that
     the core's own factories and reducers return.
     """
+
+
+class CommandConflictError(StateError, ValueError):
+    """A command id already applied is sent again with a different payload."""
+
+
+class UnjournalableValueError(StateError, ValueError):
+    """A value a journal cannot record exactly (an arbitrary object, a too deep nesting)."""
+
+
+class JournalFormatError(StateError, ValueError):
+    """A journal entry or snapshot cannot be read: corrupt, or written by a newer format."""
+
+
+class UnknownJobError(StateError, ValueError):
+    """A store call names a job id the store does not hold (or has closed, for a change)."""
+
+
+class DuplicateJobError(StateError, ValueError):
+    """`create_job` was given an explicit job id the store already holds."""

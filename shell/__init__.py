@@ -11,12 +11,15 @@ are also `ValueError`s.
 from core.budget.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
+    CommandConflictError,
     DuplicateTaskError,
     InvalidStateError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
+    JournalFormatError,
     StateError,
+    UnjournalableValueError,
     UnknownTaskError,
 )
 from shell.backend import StateBackend
@@ -25,9 +28,12 @@ from shell.cache import StateCache
 from shell.errors import (
     DuplicateJobError,
     InvalidArgumentError,
+    JournalUnavailable,
+    OutcomeUnknown,
     StateUnavailable,
     StoreExistsError,
     UnknownJobError,
+    UnknownStoreError,
 )
 from shell.managers import BudgetManager, StateManager
 from shell.ray_ops import (
@@ -43,6 +49,7 @@ __all__ = [
     "BudgetCalculator",
     "BudgetError",
     "BudgetManager",
+    "CommandConflictError",
     "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidArgumentError",
@@ -50,6 +57,9 @@ __all__ = [
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
+    "JournalFormatError",
+    "JournalUnavailable",
+    "OutcomeUnknown",
     "RefStore",
     "StateBackend",
     "StateBatcher",
@@ -59,7 +69,9 @@ __all__ = [
     "StateStore",
     "StateUnavailable",
     "StoreExistsError",
+    "UnjournalableValueError",
     "UnknownJobError",
+    "UnknownStoreError",
     "UnknownTaskError",
     "ray_op_counts",
     "reset_ray_op_counts",

@@ -53,7 +53,10 @@ def as_batch(
 
 
 def check_name(value: Any, field: str) -> str:
-    """Return a name or id argument: a str that is not blank.
+    """Return a name or id argument: a str that is not blank and is valid Unicode. O(len).
+
+    Names travel to Ray (actor names), to journals (UTF-8) and to JSON: a lone
+    surrogate would fail deep inside one of them, so it is refused here.
 
     Raises:
         InvalidArgumentError: naming ``field`` and the value.
@@ -62,6 +65,14 @@ def check_name(value: Any, field: str) -> str:
         raise InvalidArgumentError(
             f"{field} must be a non-empty str, got {describe(value)}", field=field, value=value
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InvalidArgumentError(
+            f"{field} must be valid Unicode text (no lone surrogates), got {describe(value)}",
+            field=field,
+            value=value,
+        ) from err
     return value
 
 

@@ -2,76 +2,59 @@
 
 With several writers, read-modify-put on ObjectRefs loses updates and lets
 two reservers spend the same money. A `StateStore` is a picklable handle on
-one actor (`shell.store_actor.StoreCore`) that applies the core's reducers one
-call at a time. Like ``ray.util.queue.Queue``, the handle validates arguments
-before any remote call, turns Ray's errors into the library's (an error raised
-in the actor arrives as its own type; a store that is gone raises
-`StateUnavailable`) and has an explicit `StateStore.shutdown`.
+one actor (`shell.store_actor.StoreCore`) that applies the core's commands
+one at a time (`core.ledger.apply_command`). Like ``ray.util.queue.Queue``,
+the handle validates arguments before any remote call, turns Ray's errors
+into the library's (an error raised in the actor arrives as its own type; a
+store that is gone raises `StateUnavailable`) and has an explicit `shutdown`.
+
+Every change carries a ``command_id`` (fresh unless the caller gives one):
+the store applies an id at most once and answers a resend with the first
+reply, so a call that timed out (`OutcomeUnknown`) is safely sent again.
+With a ``journal`` the store is write-ahead and durable: Ray restarts its
+actor, which recovers every acknowledged command, and `StateStore.recover`
+starts it again after the whole cluster stopped.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import ray
-
-from core.batch_args import plain_mapping
-from core.budget.money import to_money
-from core.budget.reducers import BudgetState, ReservationDecision, new_budget
-from core.budget.types import check_iterable
-from core.errors import StateError, describe
+from core.budget.reducers import BudgetState, ReservationDecision
+from core.errors import describe
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
-from core.jobs.task import TaskRecord, iter_task_records
+from core.jobs.task import TaskRecord
+from shell import _store_lifecycle as lifecycle
+from shell import _store_requests as requests
+from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
-    InvalidArgumentError,
-    StateUnavailable,
+    OutcomeUnknown,
     StoreExistsError,
     UnknownJobError,
 )
-from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import ray_get, require_ray, translate_ray_error
-from shell.store_actor import PROTOCOL, StoreCore
+from shell.ray_ops import ray_get, require_ray
 
 __all__ = [
     "DuplicateJobError",
+    "OutcomeUnknown",
     "StateStore",
     "StoreExistsError",
     "UnknownJobError",
 ]
 
 
-# max_restarts=0 on purpose: a restarted actor rebuilds from its constructor,
-# i.e. an empty budget, and would silently grant spend already reserved. A
-# dead store must be loud (StateUnavailable), not quietly reset.
-# num_cpus=0: the store is a coordinator; it must not take a CPU slot the
-# agent tasks it serves need (on a 2-CPU node it would halve them).
-# max_concurrency=1 (a sync actor's default, stated for the reader): calls run one at a time.
-_ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
-_RemoteStore: Any = ray.remote(StoreCore)
-# Longest a shutdown waits for the killed actor to stop answering.
-_SHUTDOWN_WAIT = 10.0
-
-
-def _check_name(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {describe(value)}", field=field, value=value
-        )
-    return value
-
-
 class StateStore:
     """A picklable handle on the actor that owns a set of jobs and one budget.
 
-    Make one with `StateStore.create` or `StateStore.connect`, not directly.
-    Every method is one actor call (~1.2 ms round trip locally); batch
-    updates (`update_tasks` takes a list, `shell.StateBatcher` flushes into
-    a store) rather than calling per update.
+    Make one with `create`, `connect` or `recover`, not directly. Every method
+    is one actor call (~1.2 ms round trip locally); batch updates
+    (`update_tasks` takes a list, `shell.StateBatcher` flushes into a store)
+    rather than calling per update. Every method that changes the store takes
+    an optional ``command_id`` and, on a timeout, raises `OutcomeUnknown`
+    carrying it: call again with it to apply the change at most once.
     """
 
     def __init__(
@@ -84,6 +67,18 @@ class StateStore:
         self._closed = False
 
     @classmethod
+    def _start(cls, plan: lifecycle.StorePlan) -> StateStore:
+        """Start the plan's actor and wait for it; a failed start leaves no actor behind."""
+        actor = lifecycle.start_actor(plan)
+        store = cls(actor, plan.name, plan.namespace, plan.timeout)
+        try:
+            store._send(requests.ping())
+        except BaseException:
+            lifecycle.discard_actor(actor)
+            raise
+        return store
+
+    @classmethod
     def create(
         cls,
         budget_config: Mapping[str, Any] | None,
@@ -92,65 +87,81 @@ class StateStore:
         namespace: str | None = None,
         detached: bool = False,
         timeout: float | None = None,
+        journal: str | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
     ) -> StateStore:
         """Start a store actor and return a handle on it.
 
-        The configs are validated here with the core first, so a bad config
-        raises at once and no actor is started.
+        Everything is validated first (the configs with the core), so a bad
+        argument raises at once and no actor is started; a start that fails
+        later (e.g. times out) kills the actor it started.
 
         Args:
             budget_config: ``{"total_budget": X}`` or None (unlimited).
             agents_config: Agent blocks ``{"name", "price", "max_total_spend"}``.
-            name: Register the actor under this name, for `connect`.
+            name: Register the actor under this name, for `connect` (and key the
+                journal's rows by it: a journaled store needs one).
             namespace: Ray namespace of the name; None is the job's own.
             detached: Keep the actor alive after this driver exits (needs ``name``);
                 it then lives until `shutdown` or the cluster stops.
-            timeout: Seconds each call may wait for the actor; None waits for ever.
+            timeout: Seconds each call may wait for the actor (at most
+                `shell._store_lifecycle.MAX_TIMEOUT`); None waits for ever.
+            journal: ``"sqlite:///abs/path.db"`` (``?synchronous=normal`` trades
+                power-loss safety for speed) or ``"postgresql://..."``: the store
+                becomes durable and restarts after a crash. None keeps it in memory.
+            snapshot_every: With a journal, write a snapshot every this many commands.
+            actor_options: More Ray actor options, e.g. ``resources`` or
+                ``scheduling_strategy`` to place the store (not its name,
+                lifetime, restarts, retries or concurrency, which the store sets).
 
         Raises:
             BudgetError: a config is invalid.
-            InvalidArgumentError: ``name``, ``namespace``, ``detached`` or ``timeout`` is invalid.
-            StoreExistsError: ``name`` is already taken in ``namespace``.
-            StateUnavailable: Ray could not start the actor.
+            InvalidArgumentError: another argument is invalid.
+            StoreExistsError: ``name`` is already taken in ``namespace``, or the
+                journal already holds a store of that name (use `recover`).
+            StateUnavailable: Ray could not start the actor, or the journal is unreachable.
         """
-        agents = check_iterable(agents_config, "agents_config")
-        new_budget(budget_config, agents)
-        name = None if name is None else _check_name(name, "name")
-        namespace = None if namespace is None else _check_name(namespace, "namespace")
-        if not isinstance(detached, bool):
-            raise InvalidArgumentError(
-                f"detached must be a bool, got {describe(detached)}",
-                field="detached",
-                value=detached,
-            )
-        if detached and name is None:
-            # An unnamed detached actor could never be reached or shut down again.
-            raise InvalidArgumentError(
-                "a detached store needs a name, got name=None", field="name", value=None
-            )
-        timeout = check_seconds(timeout, "timeout", none_ok=True)
-        require_ray(f"StateStore.create(name={describe(name)})")
-        options = dict(_ACTOR_OPTIONS)
-        if name is not None:
-            options["name"] = name
-            options["namespace"] = namespace
-        if detached:
-            options["lifetime"] = "detached"
-        try:
-            actor = _RemoteStore.options(**options).remote(budget_config, agents)
-        except ValueError as err:
-            if name is not None and "already taken" in str(err):
-                raise StoreExistsError(
-                    f"a Ray actor named {describe(name)} already exists "
-                    f"in namespace {describe(namespace)}",
-                    field="name",
-                    value=name,
-                ) from err
-            raise
-        store = cls(actor, name, namespace, timeout)
-        # Wait for the constructor, so a failure to start surfaces here.
-        store._call("ping")
-        return store
+        plan = lifecycle.create_plan(
+            budget_config,
+            agents_config,
+            name,
+            namespace,
+            detached,
+            timeout,
+            journal,
+            snapshot_every,
+            actor_options,
+        )
+        return cls._start(plan)
+
+    @classmethod
+    def recover(
+        cls,
+        name: str,
+        journal: str,
+        namespace: str | None = None,
+        detached: bool = False,
+        timeout: float | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
+    ) -> StateStore:
+        """Start a journaled store again from its journal (e.g. after the whole cluster stopped).
+
+        The new actor loads the newest good snapshot and replays the commands
+        after it; its state, versions and budget are those of the last
+        acknowledged command. Arguments are as for `create`.
+
+        Raises:
+            UnknownStoreError: the journal holds no store named ``name``.
+            StoreExistsError: a live actor already has ``name`` (connect to it instead).
+            JournalFormatError: the journal is corrupt or written by a newer version.
+            InvalidArgumentError, StateUnavailable: as for `create`.
+        """
+        plan = lifecycle.recover_plan(
+            name, journal, namespace, detached, timeout, snapshot_every, actor_options
+        )
+        return cls._start(plan)
 
     @classmethod
     def connect(
@@ -165,68 +176,29 @@ class StateStore:
 
         Raises:
             InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
-            StateUnavailable: no live actor has that name, or it is not a store.
+            StateUnavailable: no live actor has that name, or it is not a store (naming it).
         """
-        name = _check_name(name, "name")
-        namespace = None if namespace is None else _check_name(namespace, "namespace")
-        timeout = check_seconds(timeout, "timeout", none_ok=True)
-        require_ray(f"StateStore {describe(name)}")
+        connection = lifecycle.connect_plan(name, namespace, timeout)
+        actor = lifecycle.lookup_actor(connection)
+        store = cls(actor, connection.name, connection.namespace, connection.timeout)
         try:
-            actor = ray.get_actor(name, namespace=namespace)
-        except ValueError as err:
-            raise StateUnavailable(
-                f"no StateStore named {describe(name)} in namespace {describe(namespace)}: {err}",
-                field="name",
-                value=name,
-            ) from err
-        store = cls(actor, name, namespace, timeout)
-        try:
-            answer = store._call("ping")
-        except AttributeError as err:
+            answer = store._send(requests.ping())
+        except Exception as err:
             answer = err
-        if answer != PROTOCOL:
-            raise StateUnavailable(
-                f"the actor named {describe(name)} in namespace {describe(namespace)} "
-                "is not a StateStore",
-                field="name",
-                value=name,
-            )
+        lifecycle.check_store_answer(answer, connection)
         return store
 
     def shutdown(self) -> None:
-        """Kill the store actor; its state is lost and every later call raises `StateUnavailable`.
+        """Kill the store actor; every later call raises `StateUnavailable`.
 
-        Every handle on the store, in any process, loses it. Calling it twice is harmless.
+        Every handle on the store, in any process, loses it. A journaled store's
+        journal stays: `recover` starts it again. Calling it twice is harmless.
         """
         if self._closed:
             return
         require_ray(self._describe())
         self._closed = True
-        try:
-            ray.kill(self._actor, no_restart=True)
-        except Exception as err:
-            translated = translate_ray_error(err, self._describe())
-            if not isinstance(translated, StateUnavailable):
-                raise translated from err
-            return
-        self._wait_until_dead()
-
-    def _wait_until_dead(self) -> None:
-        """Return once the actor answers no more (or after `_SHUTDOWN_WAIT` seconds).
-
-        ``ray.kill`` only sends the kill: a call another handle makes right
-        after it could still be served. Waiting here makes "every later call
-        raises StateUnavailable" true from the moment `shutdown` returns.
-        """
-        deadline = time.monotonic() + _SHUTDOWN_WAIT
-        while time.monotonic() < deadline:
-            try:
-                ray.get(self._actor.ping.remote(), timeout=_SHUTDOWN_WAIT)
-            except ray.exceptions.RayActorError:
-                return
-            except ray.exceptions.GetTimeoutError:
-                continue
-            time.sleep(0.01)
+        lifecycle.discard_actor(self._actor)
 
     def __repr__(self) -> str:
         return f"StateStore({self._describe()}{', shut down' if self._closed else ''})"
@@ -237,39 +209,32 @@ class StateStore:
         actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
         return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
-    def _call(self, method: str, *args: Any) -> Any:
-        """Call an actor method and wait for it, translating Ray's errors into ours."""
+    def _send(self, request: StoreRequest) -> Any:
+        """Send one request to the actor and wait for its reply, with the library's errors.
+
+        Raises:
+            OutcomeUnknown: a change timed out (resend it with its ``command_id``).
+            StateUnavailable: the handle was shut down, or the store cannot be reached.
+            StateError: the store refused the request.
+        """
         if self._closed:
-            raise StateUnavailable(
-                f"{self._describe()} was shut down", field="store", value=self._describe()
-            )
+            raise requests.closed_error(self._describe())
         require_ray(self._describe())
         try:
-            ref = getattr(self._actor, method).remote(*args)
+            ref = getattr(self._actor, request.method).remote(*request.args)
             return ray_get(ref, timeout=self._timeout)
-        except StateUnavailable as err:
-            raise StateUnavailable(
-                f"{self._describe()} is unavailable: {err}", field="store", value=self._describe()
-            ) from err
-        except StateError:
-            raise
         except Exception as err:
-            translated = translate_ray_error(err, self._describe())
-            if translated is err:  # not Ray's: the arguments could not be serialised
-                translated = InvalidArgumentError(
-                    f"the arguments of {method} could not be sent to {self._describe()}: "
-                    f"{describe(err)}",
-                    field=method,
-                    value=args,
-                )
-            raise translated from err
+            requests.raise_send_error(request, err, self._describe())
 
-    def create_job(self, description: str, job_id: str | None = None) -> str:
+    def create_job(
+        self, description: str, job_id: str | None = None, command_id: str | None = None
+    ) -> str:
         """Create an empty job in the store.
 
         Args:
             description: The audience description.
-            job_id: Its id; a fresh uuid when None.
+            job_id: Its id; None takes the command id (a fresh uuid hex).
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             The job id.
@@ -277,53 +242,47 @@ class StateStore:
         Raises:
             InvalidArgumentError: ``job_id`` is not a non-empty str, or
                 ``description`` is not a str.
-            DuplicateJobError: the store already holds ``job_id`` (a retried create
-                after a lost reply sees this: the job exists, carry on with it).
-            StateUnavailable: the store is gone.
+            DuplicateJobError: the store already holds ``job_id``.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        job_id = uuid.uuid4().hex if job_id is None else _check_name(job_id, "job_id")
-        if not isinstance(description, str):
-            raise InvalidArgumentError(
-                f"description must be a str, got {describe(description)}",
-                field="description",
-                value=description,
-            )
-        result: str = self._call("create_job", job_id, description, time.time())
+        result: str = self._send(requests.create_job(description, job_id, command_id))
         return result
 
-    def add_tasks(self, job_id: str, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> int:
-        """Append tasks to a job, all or none.
+    def add_tasks(
+        self,
+        job_id: str,
+        tasks: Iterable[TaskRecord | Mapping[str, Any]],
+        command_id: str | None = None,
+    ) -> int:
+        """Append tasks to a job, all or none; return the job's version after the call.
 
         Args:
             job_id: The job.
             tasks: `TaskRecord`s or ``{"task_id", "agent_name", "input_data", "round"}``.
-
-        Returns:
-            The job's version after the call.
+            command_id: Idempotency key of this change; fresh when None.
 
         Raises:
             InvalidArgumentError: ``job_id`` or ``tasks`` has the wrong type.
-            UnknownJobError: no such job.
-            DuplicateTaskError, InvalidTaskError: a bad task, naming its index; nothing changes.
-            StateUnavailable: the store is gone.
+            InvalidTaskError: a bad task, naming its index; nothing is sent.
+            UnjournalableValueError: task data a journal could not record exactly.
+            UnknownJobError: no such open job.
+            DuplicateTaskError: from the actor, naming its index; nothing changes.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        _check_name(job_id, "job_id")
-        # Parsed here, before any remote call; the actor checks the records again.
-        records = list(iter_task_records(as_batch(tasks, "tasks")))
-        version: int = self._call("add_tasks", job_id, records)
+        version: int = self._send(requests.add_tasks(job_id, tasks, command_id))
         return version
 
-    def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
+    def update_tasks(self, job_id: str, updates: TaskUpdates, command_id: str | None = None) -> int:
         """Apply a batch of task updates in one actor call, in order, all or none.
 
-        Updates are validated here first, and those without ``at`` are stamped
-        with this process's ``time.time()``, when the status was observed. The
-        batch travels as `core.jobs.reducers.UpdateColumns`, and the actor checks it again.
+        Updates are validated here first; those without ``at`` take this
+        process's ``time.time()``, when the status was observed.
 
         Args:
             job_id: The job.
             updates: ``{"task_id", "status", optional "result", "error", "at"}`` mappings,
                 `TaskUpdate`s, or an `UpdateColumns`.
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             The job's version after the call (unchanged when every update was a no-op).
@@ -331,36 +290,48 @@ class StateStore:
         Raises:
             InvalidArgumentError: ``job_id`` or ``updates`` has the wrong type.
             InvalidUpdateError: a malformed update, naming its index; nothing is sent.
-            UnknownJobError: no such job.
+            UnknownJobError: no such open job.
             UnknownTaskError, InvalidTransitionError: from the actor, naming the
                 update's index; nothing changes.
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        _check_name(job_id, "job_id")
-        batch = stamp_task_updates(updates, time.time())
-        version: int = self._call("update_tasks", job_id, batch)
+        version: int = self._send(requests.update_tasks(job_id, updates, command_id))
         return version
+
+    def close_job(self, job_id: str, command_id: str | None = None) -> None:
+        """Take a job out of the store's memory; its final summary and version stay readable.
+
+        Later changes to it raise `UnknownJobError`; a journal keeps all of it.
+
+        Raises:
+            InvalidArgumentError: bad ``job_id``.
+            UnknownJobError: no such open job.
+            OutcomeUnknown, StateUnavailable: see the class.
+        """
+        self._send(requests.close_job(job_id, command_id))
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
         """Return the job's summary (`core.jobs.summary.summarize_job`); O(1) in its size.
 
+        A closed job returns its final summary.
+
         Raises:
             InvalidArgumentError: bad ``job_id``.
             UnknownJobError: no such job.
             StateUnavailable: the store is gone.
         """
-        summary: dict[str, Any] = self._call("job_summary", _check_name(job_id, "job_id"))
+        summary: dict[str, Any] = self._send(requests.job_summary(job_id))
         return summary
 
     def job_state(self, job_id: str) -> JobExecution:
-        """Return the job's full immutable state (ships every task: prefer `job_summary`).
+        """Return an open job's full immutable state (ships every task: prefer `job_summary`).
 
         Raises:
             InvalidArgumentError: bad ``job_id``.
-            UnknownJobError: no such job.
+            UnknownJobError: no such open job.
             StateUnavailable: the store is gone.
         """
-        job: JobExecution = self._call("job_state", _check_name(job_id, "job_id"))
+        job: JobExecution = self._send(requests.job_state(job_id))
         return job
 
     def poll_job(
@@ -382,16 +353,7 @@ class StateStore:
             UnknownJobError: no such job.
             StateUnavailable: the store is gone.
         """
-        _check_name(job_id, "job_id")
-        if since_version is not None and (
-            isinstance(since_version, bool) or not isinstance(since_version, int)
-        ):
-            raise InvalidArgumentError(
-                f"since_version must be an int or None, got {describe(since_version)}",
-                field="since_version",
-                value=since_version,
-            )
-        version, summary = self._call("poll_job", job_id, since_version)
+        version, summary = self._send(requests.poll_job(job_id, since_version))
         return version, summary
 
     def reserve(
@@ -399,14 +361,16 @@ class StateStore:
         agent_name: str,
         agent_config: Mapping[str, Any] | None = None,
         reservation_id: str | None = None,
+        command_id: str | None = None,
     ) -> ReservationDecision:
         """Check the budget and reserve one job's expected cost, in one indivisible step.
 
         Args:
             agent_name: The agent about to run a job.
             agent_config: Its config block, used only when the store does not know it yet.
-            reservation_id: Idempotency key: a retry with it returns the first
-                grant and reserves nothing more.
+            reservation_id: Idempotency key of the reservation: a retry with it
+                returns the first grant and reserves nothing more; `release` takes it.
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             ``ReservationDecision(can_afford, expected_cost, reason)``, a tuple.
@@ -414,56 +378,53 @@ class StateStore:
         Raises:
             InvalidArgumentError: a bad ``agent_name``, ``agent_config`` or ``reservation_id``.
             BudgetError: refused by the core (e.g. an id reused for another agent).
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        _check_name(agent_name, "agent_name")
-        if reservation_id is not None:
-            _check_name(reservation_id, "reservation_id")
-        if agent_config is not None and not isinstance(agent_config, Mapping):
-            raise InvalidArgumentError(
-                f"agent_config must be a mapping or None, got {describe(agent_config)}",
-                field="agent_config",
-                value=agent_config,
-            )
-        decision: ReservationDecision = self._call(
-            "reserve",
-            agent_name,
-            None
-            if agent_config is None
-            else plain_mapping(agent_config, "agent_config", InvalidArgumentError),
-            reservation_id,
-        )
+        request = requests.reserve(agent_name, agent_config, reservation_id, command_id)
+        decision: ReservationDecision = self._send(request)
         return decision
 
-    def release(self, agent_name: str, amount: Any) -> None:
+    def release(
+        self,
+        agent_name: str,
+        amount: Any,
+        reservation_id: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
         """Give back part of an agent's reservation (never below zero).
 
-        Raises:
-            InvalidArgumentError: bad ``agent_name``.
-            BudgetError: a bad amount, or an agent the store does not know.
-            StateUnavailable: the store is gone.
-        """
-        _check_name(agent_name, "agent_name")
-        to_money(amount, "amount")
-        self._call("release", agent_name, amount)
+        Args:
+            agent_name: The agent.
+            amount: How much to give back.
+            reservation_id: The granted reservation this gives back: then at most
+                its expected cost, and only once however often it is called.
+            command_id: Idempotency key of this change; fresh when None.
 
-    def record_costs(self, records: Iterable[Mapping[str, Any]]) -> None:
+        Raises:
+            InvalidArgumentError: bad ``agent_name`` or ``reservation_id``.
+            BudgetError: a bad amount, an unknown agent, or a reservation id
+                never granted to this agent.
+            OutcomeUnknown, StateUnavailable: see the class.
+        """
+        self._send(requests.release(agent_name, amount, reservation_id, command_id))
+
+    def record_costs(
+        self, records: Iterable[Mapping[str, Any]], command_id: str | None = None
+    ) -> None:
         """Record paid jobs in one actor call, all or none, idempotently by ``job_id``.
 
         Args:
             records: ``{"agent_name", "expected", "actual", "job_id", optional "at"}`` each.
+            command_id: Idempotency key of this change; fresh when None.
 
         Raises:
             InvalidArgumentError: ``records`` is not an iterable of mappings.
             BudgetError: a bad or conflicting record, naming its index; nothing changes.
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        batch = as_batch(records, "records", mappings=True)
-        if batch:
-            records = [
-                plain_mapping(r, f"records[{i}]", InvalidArgumentError) for i, r in enumerate(batch)
-            ]
-            self._call("record_costs", records)
+        request = requests.record_costs(records, command_id)
+        if request is not None:
+            self._send(request)
 
     def budget_summary(self) -> dict[str, Any]:
         """Return `core.budget.summary.summarize_budget` of the store's budget.
@@ -471,7 +432,7 @@ class StateStore:
         Raises:
             StateUnavailable: the store is gone.
         """
-        summary: dict[str, Any] = self._call("budget_summary")
+        summary: dict[str, Any] = self._send(requests.budget_summary())
         return summary
 
     def budget_state(self) -> BudgetState:
@@ -480,5 +441,21 @@ class StateStore:
         Raises:
             StateUnavailable: the store is gone.
         """
-        state: BudgetState = self._call("budget_state")
+        state: BudgetState = self._send(requests.budget_state())
         return state
+
+    def info(self) -> dict[str, Any]:
+        """Return the store's bookkeeping.
+
+        Returns:
+            ``{"applied", "open_jobs", "closed_jobs", "budget_version", "journal",
+            "recoveries", "pid"}``: commands applied since creation, jobs in memory
+            and closed, the budget's version, the journal (password hidden) or None,
+            how often this actor process rebuilt its state from the journal, and
+            the actor's process id.
+
+        Raises:
+            StateUnavailable: the store is gone.
+        """
+        info: dict[str, Any] = self._send(requests.store_info())
+        return info

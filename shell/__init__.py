@@ -16,6 +16,7 @@ from core.errors import (
     StateError,
     UnknownTaskError,
 )
+from shell.aio import AsyncStateStore
 from shell.batcher import StateBatcher
 from shell.cache import StateCache
 from shell.errors import (
@@ -35,6 +36,7 @@ from shell.ray_ops import (
 from shell.store import StateStore
 
 __all__ = [
+    "AsyncStateStore",
     "BudgetCalculator",
     "BudgetError",
     "BudgetManager",

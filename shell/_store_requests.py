@@ -22,6 +22,7 @@ from ray import exceptions as ray_exceptions
 from core.budget.money import to_money
 from core.budget.reducers import new_budget
 from core.errors import StateError
+from shell._changes import WAIT_GROUP, WAIT_THREADS
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError
 from shell.inputs import as_batch, check_seconds, stamp_task_updates
 from shell.ray_ops import translate_ray_error
@@ -62,7 +63,10 @@ __all__ = [
 # agent tasks it serves need (on a 2-CPU node it would halve them).
 # max_concurrency=1 (a sync actor's default, stated for the reader): calls run one at a time.
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
-_RemoteStore: Any = ray.remote(StoreCore)
+# Waiting calls (shell._changes) run on threads of their own group; Ray takes
+# concurrency_groups only here, not in .options().
+_remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword
+_RemoteStore: Any = _remote(concurrency_groups={WAIT_GROUP: WAIT_THREADS})(StoreCore)
 
 
 class StoreRequest(NamedTuple):

@@ -22,6 +22,7 @@ from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
 from shell import _store_requests as requests
+from shell import _wait_requests as waits
 from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
@@ -178,8 +179,8 @@ class StateStore:
         if self._closed:
             raise requests.closed_error(self._describe())
         try:
-            ref = getattr(self._actor, request.method).remote(*request.args)
-            return ray_get(ref, timeout=self._timeout)
+            ref = waits.submit(self._actor, request)
+            return ray_get(ref, timeout=waits.reply_timeout(request, self._timeout))
         except Exception as err:
             requests.raise_send_error(request, err, self._describe())
 
@@ -361,3 +362,43 @@ class StateStore:
         """
         state: BudgetState = self._send(requests.budget_state())
         return state
+
+    def wait_job(
+        self, job_id: str, since_version: int | None, timeout: float
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Like `poll_job`, but wait up to ``timeout`` seconds for the job to change.
+
+        The wait runs in the actor's waiting group: it holds up no writer, and
+        it is woken by the write that changes the job (no polling).
+
+        Returns:
+            ``(version, summary)`` as soon as the version differs from
+            ``since_version`` (at once if it already does); ``(since_version, None)``
+            when ``timeout`` expires first.
+
+        Raises:
+            InvalidArgumentError: bad ``job_id``, ``since_version`` or ``timeout``.
+            UnknownJobError: no such job.
+            StateUnavailable: the store is gone.
+        """
+        version, summary = self._send(waits.wait_job(job_id, since_version, timeout))
+        return version, summary
+
+    def wait_budget(
+        self, since_version: int | None, timeout: float
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Wait up to ``timeout`` seconds for the budget to change from ``since_version``.
+
+        The budget's version is 1 at start and goes up by one per change;
+        ``since_version=None`` returns the current version and summary at once.
+
+        Returns:
+            ``(version, summary)`` (`budget_summary`'s) as soon as the version
+            differs; ``(since_version, None)`` when ``timeout`` expires first.
+
+        Raises:
+            InvalidArgumentError: bad ``since_version`` or ``timeout``.
+            StateUnavailable: the store is gone.
+        """
+        version, summary = self._send(waits.wait_budget(since_version, timeout))
+        return version, summary

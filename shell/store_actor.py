@@ -27,6 +27,7 @@ from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import TaskUpdates, apply_task_updates
 from core.jobs.summary import summarize_job
 from core.jobs.task import TaskRecord
+from shell._changes import ChangeBoard, Waiting
 from shell.errors import DuplicateJobError, UnknownJobError
 
 __all__ = ["PROTOCOL", "DuplicateJobError", "StoreCore", "UnknownJobError"]
@@ -35,7 +36,7 @@ __all__ = ["PROTOCOL", "DuplicateJobError", "StoreCore", "UnknownJobError"]
 PROTOCOL = "eap-state/store/1"
 
 
-class StoreCore:
+class StoreCore(Waiting):
     """Every job and the budget of one store; the body of the StateStore actor.
 
     Args:
@@ -54,6 +55,8 @@ class StoreCore:
         # Bumped only when a reducer returns a new state, so pollers see
         # "unchanged" for no-op writes (a repeated status, a retried record).
         self._versions: dict[str, int] = {}
+        # What waiting calls read: the immutable states swapped in, never the dicts above.
+        self._board = ChangeBoard(self._budget)
 
     def ping(self) -> str:
         """Return `PROTOCOL`; proves the actor is alive and is a store."""
@@ -71,6 +74,7 @@ class StoreCore:
         if new is not old:
             self._jobs[job_id] = new
             self._versions[job_id] += 1
+            self._board.publish_job(job_id, self._versions[job_id], new)
         return self._versions[job_id]
 
     def create_job(self, job_id: str, description: str, created_at: float | None) -> str:
@@ -88,6 +92,7 @@ class StoreCore:
             )
         self._jobs[job_id] = new_job(job_id, description, created_at)
         self._versions[job_id] = 1
+        self._board.publish_job(job_id, 1, self._jobs[job_id])
         return job_id
 
     def add_tasks(self, job_id: str, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> int:
@@ -158,6 +163,7 @@ class StoreCore:
             BudgetError: as `core.budget.reserve`; nothing changes.
         """
         decision, self._budget = reserve(self._budget, agent_name, agent_config, reservation_id)
+        self._board.publish_budget(self._budget)
         return decision
 
     def release(self, agent_name: str, amount: Any) -> None:
@@ -167,6 +173,7 @@ class StoreCore:
             BudgetError: unknown agent or bad amount; nothing changes.
         """
         self._budget = release_reservation(self._budget, agent_name, amount)
+        self._board.publish_budget(self._budget)
 
     def record_costs(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Record paid jobs atomically and idempotently by job id (`core.budget.record_costs`).
@@ -175,6 +182,7 @@ class StoreCore:
             BudgetError: as `core.budget.record_costs`; nothing changes.
         """
         self._budget = record_costs(self._budget, records)
+        self._board.publish_budget(self._budget)
 
     def budget_summary(self) -> dict[str, Any]:
         """Return `core.budget.summary.summarize_budget` of the budget."""

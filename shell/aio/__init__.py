@@ -1,0 +1,10 @@
+"""Async twins of the shell's Ray-facing API, for asyncio drivers (FastAPI, Ray Serve).
+
+Each class has the name of its sync original with an ``Async`` prefix and the
+same methods, arguments, results and errors, as coroutines; none of them ever
+calls ``ray.get``, so the event loop keeps running during every round trip.
+"""
+
+from shell.aio.store import AsyncStateStore
+
+__all__ = ["AsyncStateStore"]

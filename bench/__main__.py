@@ -25,8 +25,9 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.async_api",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling"}
+NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.async_api"}
 
 
 def _versions() -> str:

@@ -25,12 +25,19 @@ class FakeStore:
         self.applied: list[tuple[str, str]] = []  # (task_id, status) in applied order
         self.costs: list[str] = []
         self.mode = "ok"
+        self.entered = asyncio.Event()
+        self.release: asyncio.Future[bool] | None = None
 
     async def _gate(self) -> None:
         if self.mode == "fail":
             raise StateUnavailable("store down", field="store", value="fake")
         if self.mode == "hang":
             await asyncio.sleep(3600)
+        if self.mode == "gate":
+            self.release = asyncio.get_running_loop().create_future()
+            self.entered.set()
+            if not await self.release:
+                raise StateUnavailable("store down", field="store", value="fake")
 
     async def update_tasks(self, job_id: str, items: list[Any]) -> int:
         await self._gate()
@@ -50,9 +57,7 @@ class BatcherMachine(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.store = FakeStore()
         self.clock = 0.0
-        self.batcher = AsyncStateBatcher(
-            self.store, "J", max_items=10**6, max_delay=3600, clock=lambda: self.clock
-        )
+        self.batcher = AsyncStateBatcher(lambda: self.clock, backend=self.store, job_id="J")
         self.updates: list[tuple[str, str]] = []
         self.costs: list[str] = []
         self.counter = 0
@@ -108,14 +113,41 @@ class BatcherMachine(RuleBasedStateMachine):
 
         self.run(cancel_it())
 
+    @rule(succeed=st.booleans(), more=st.integers(0, 2))
+    def clear_during_flush(self, succeed: bool, more: int) -> None:
+        """clear() during a flush returns only what is queued, never an item in flight."""
+        self.store.mode = "gate"
+        self.store.entered = asyncio.Event()
+
+        async def race() -> None:
+            flushing = asyncio.ensure_future(self.batcher.flush())
+            entered = asyncio.ensure_future(self.store.entered.wait())
+            await asyncio.wait([flushing, entered], return_when=asyncio.FIRST_COMPLETED)
+            for _ in range(more):
+                self.counter += 1
+                await self.batcher.add_task_update(f"t{self.counter}", "running")
+                self.updates.append((f"t{self.counter}", "running"))
+            self.clear()
+            if self.store.release is not None and not self.store.release.done():
+                self.store.release.set_result(succeed)
+            with contextlib.suppress(StateUnavailable):
+                await flushing
+            entered.cancel()
+
+        self.run(race())
+        self.store.mode = "ok"
+        self.store.release = None
+
     @rule()
     def clear(self) -> None:
         """clear() returns exactly what was queued and not applied."""
         dropped = self.batcher.clear()
-        queued_updates = self.updates[len(self.store.applied) :]
-        assert [(u.task_id, u.status.value) for u in dropped.task_updates] == queued_updates
-        self.updates = self.updates[: len(self.store.applied)]
-        self.costs = self.costs[: len(self.store.costs)]
+        dropped_updates = [(u.task_id, u.status.value) for u in dropped.task_updates]
+        dropped_costs = [r["job_id"] for r in dropped.cost_records]
+        assert not set(dropped_updates) & set(self.store.applied)
+        assert not set(dropped_costs) & set(self.store.costs)
+        self.updates = [u for u in self.updates if u not in dropped_updates]
+        self.costs = [c for c in self.costs if c not in dropped_costs]
 
     @invariant()
     def applied_is_a_prefix_and_the_rest_is_queued(self) -> None:

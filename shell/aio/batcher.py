@@ -1,15 +1,18 @@
 """`AsyncStateBatcher`: collect updates in an event loop and flush them in the background.
 
-The queue is the core's `core.batching.PendingBatch`, as in
-`shell.batcher.StateBatcher`: items are validated and stamped when added, a
-flush sends a snapshot of one kind as one batch and, only once the store has
-applied it, drops exactly that prefix. A flush that fails or is cancelled
-therefore keeps its items pending, and the store applies a batch all or
-nothing, so nothing is ever half applied.
+The twin of `shell.batcher.StateBatcher`, with the same queue (the core's
+`core.batching.PendingBatch`, items validated and stamped when added) and the
+same vocabulary (``backend``, ``job_id``, ``max_items``, ``max_delay``,
+`flush`, `flush_if_due`, `close`). A flush takes the queued items of one kind
+out of the queue (they are in flight), awaits the backend, and if that fails
+*or is cancelled* puts them back in front, in order: so a flush never loses an
+item, `clear` never returns one a flush delivered, and the backend applies a
+batch all or nothing, so nothing is half applied.
 
-Given a store (and a job id for task updates), the batcher flushes by itself
-when ``max_items`` are queued or the oldest item is ``max_delay`` seconds old;
-``add_*`` waits while ``max_pending`` items are queued (backpressure), and
+Unlike the sync batcher, which flushes only in its caller's thread, this one
+has a background task on the loop: it flushes when ``max_items`` are queued,
+when the oldest item is ``max_delay`` seconds old, or when adders wait for
+room; ``add_*`` waits while ``max_pending`` items are queued (backpressure);
 leaving ``async with`` flushes what is pending.
 """
 
@@ -18,19 +21,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from types import TracebackType
 from typing import Any
 
 import ray
+from pyrsistent import pvector
 
 from core.batching import (
     PendingBatch,
     add_cost_record,
     add_task_update,
-    drop_cost_records,
-    drop_task_updates,
     empty_batch,
 )
 from core.errors import StateError
@@ -42,76 +44,108 @@ __all__ = ["AsyncStateBatcher"]
 
 # Longest pause between two background attempts after failures.
 _MAX_BACKOFF = 1.0
+_TASKS, _COSTS = "task_updates", "cost_records"
 
 
-def _count(value: Any, field: str) -> int:
+def _check_count(value: Any, field: str, none_ok: bool) -> int | None:
+    if value is None and none_ok:
+        return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidArgumentError(
-            f"{field} must be an int >= 1, got {value!r}", field=field, value=value
+            f"{field} must be an int >= 1{' or None' if none_ok else ''}, got {value!r}",
+            field=field,
+            value=value,
         )
     return value
+
+
+def _check_callable(value: Any, field: str) -> None:
+    if not callable(value):
+        raise InvalidArgumentError(
+            f"{field} must be callable, got {value!r}", field=field, value=value
+        )
+
+
+def _take(batch: PendingBatch, kind: str) -> tuple[PendingBatch, list[Any]]:
+    """Return the batch without its items of ``kind``, and those items."""
+    return batch._replace(**{kind: pvector()}), list(getattr(batch, kind))
+
+
+def _requeue(batch: PendingBatch, kind: str, items: Sequence[Any]) -> PendingBatch:
+    """Return the batch with ``items`` (from a flush that did not apply) back in front. O(n)."""
+    return batch._replace(**{kind: pvector(items).extend(getattr(batch, kind))})
 
 
 class AsyncStateBatcher:
     """Collector of task updates and cost records for one event loop, flushed in batches.
 
     Args:
-        store: Where background flushes go: an `shell.aio.AsyncStateStore` (or
-            anything with coroutines ``update_tasks`` and ``record_costs``);
-            None to flush only explicitly, into any target.
-        job_id: The job the task updates belong to (needed to flush them into ``store``).
-        max_items: Flush once this many items of one kind are queued.
-        max_delay: Flush once the oldest queued item is this many seconds old.
-        max_pending: ``add_*`` waits while this many items are queued.
         clock: Wall-clock epoch seconds stamped on items added without ``at``.
+        backend: Where `flush`, the background policy and `close` send items:
+            an `shell.aio.AsyncStateStore` (anything with coroutines
+            ``update_tasks`` and ``record_costs``); None leaves only the
+            explicit ``flush_*`` methods.
+        job_id: The job task updates belong to, for ``backend``.
+        max_items: Flush once this many items (both kinds) are queued; None: no limit.
+        max_delay: Flush once the oldest queued item has waited this many seconds; None: no limit.
+        max_pending: ``add_*`` waits while this many items are queued.
+        timer: Monotonic seconds for ``max_delay``.
 
     Raises:
-        InvalidArgumentError: an argument has the wrong type or value.
+        InvalidArgumentError: an argument has the wrong type or value, or a
+            policy is given without a backend.
     """
 
     def __init__(
         self,
-        store: Any = None,
-        job_id: str | None = None,
-        *,
-        max_items: int = 100,
-        max_delay: float = 0.05,
-        max_pending: int = 10_000,
         clock: Callable[[], float] = time.time,
+        *,
+        backend: Any = None,
+        job_id: str | None = None,
+        max_items: int | None = None,
+        max_delay: float | None = None,
+        max_pending: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        if store is not None and not (
-            hasattr(store, "update_tasks") and hasattr(store, "record_costs")
+        _check_callable(clock, "clock")
+        _check_callable(timer, "timer")
+        if backend is not None and not (
+            hasattr(backend, "update_tasks") and hasattr(backend, "record_costs")
         ):
             raise InvalidArgumentError(
-                f"store must have update_tasks and record_costs, got {store!r}",
-                field="store",
-                value=store,
+                f"backend must have update_tasks() and record_costs(), got {backend!r}",
+                field="backend",
+                value=backend,
             )
-        if job_id is not None and (not isinstance(job_id, str) or not job_id):
+        if job_id is not None and (not isinstance(job_id, str) or not job_id.strip()):
             raise InvalidArgumentError(
                 f"job_id must be a non-empty str or None, got {job_id!r}",
                 field="job_id",
                 value=job_id,
             )
-        if not callable(clock):
+        self.max_items = _check_count(max_items, "max_items", none_ok=True)
+        self.max_delay = check_seconds(max_delay, "max_delay", none_ok=True)
+        if backend is None and (max_items is not None or max_delay is not None):
             raise InvalidArgumentError(
-                f"clock must be callable, got {clock!r}", field="clock", value=clock
+                "a flush policy (max_items, max_delay) needs a backend to flush into",
+                field="backend",
+                value=None,
             )
-        self._store = store
-        self._job_id = job_id
-        self.max_items = _count(max_items, "max_items")
-        self.max_pending = _count(max_pending, "max_pending")
-        delay = check_seconds(max_delay, "max_delay")
-        assert delay is not None  # none_ok is False
-        self.max_delay = delay
+        pending = _check_count(max_pending, "max_pending", none_ok=False)
+        assert pending is not None  # none_ok is False
+        self.max_pending = pending
         self._clock = clock
+        self._timer = timer
+        self._backend = backend
+        self._job_id = job_id
         self._batch = empty_batch()
-        self._generation = 0  # bumped by clear(): a flush in flight then drops nothing
-        self._oldest: float | None = None  # monotonic time the oldest queued item came
+        self._in_flight = 0
+        self._oldest: float | None = None  # timer reading when the oldest queued item came
         self._changed: asyncio.Condition | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
+        self._flushes = 0
         #: The error of the last background flush that failed (None after one succeeds).
         self.last_error: BaseException | None = None
 
@@ -129,20 +163,15 @@ class AsyncStateBatcher:
 
         Raises:
             InvalidUpdateError: a field has the wrong type or value; nothing is queued.
-            StateError: the background flush is refused by the store while the
-                queue is full (waiting would never end); nothing is queued.
+            InvalidArgumentError: the batcher is closed.
+            StateError: the store refuses the background flush while the queue
+                is full (waiting would never end); nothing is queued.
         """
         stamp = self._clock() if at is None else at
-        await self._add(
-            partial(
-                add_task_update,
-                task_id=task_id,
-                status=status,
-                result=result,
-                error=error,
-                at=stamp,
-            )
+        add = partial(
+            add_task_update, task_id=task_id, status=status, result=result, error=error, at=stamp
         )
+        await self._add(add)
 
     async def add_cost_record(
         self, agent_name: str, expected: Any, actual: Any, job_id: str, at: float | None = None
@@ -151,7 +180,7 @@ class AsyncStateBatcher:
 
         Raises:
             BudgetError: a field has the wrong type or value; nothing is queued.
-            StateError: as `add_task_update`.
+            InvalidArgumentError, StateError: as `add_task_update`.
         """
         record = {
             "agent_name": agent_name,
@@ -167,18 +196,27 @@ class AsyncStateBatcher:
 
         The item is validated before any wait, so a bad one never waits.
         """
+        if self._closed:
+            raise InvalidArgumentError(
+                "the AsyncStateBatcher is closed", field="batcher", value="closed"
+            )
         changed = self._condition()
         async with changed:
-            if len(self) >= self.max_pending:
+            if self._size() >= self.max_pending:
                 add(empty_batch())  # validate now; raises for a bad item
-                await changed.wait_for(lambda: len(self) < self.max_pending or self._refused())
-                if len(self) >= self.max_pending and self.last_error is not None:
+                self._start()
+                await changed.wait_for(lambda: self._size() < self.max_pending or self._refused())
+                if self._size() >= self.max_pending and self.last_error is not None:
                     raise self.last_error
             self._batch = add(self._batch)
             if self._oldest is None:
-                self._oldest = time.monotonic()
+                self._oldest = self._timer()
             changed.notify_all()
         self._start()
+
+    def _size(self) -> int:
+        """Items queued or in flight: what backpressure bounds."""
+        return len(self) + self._in_flight
 
     def _refused(self) -> bool:
         """True when the last background flush was refused, not merely unable to reach Ray."""
@@ -189,39 +227,62 @@ class AsyncStateBatcher:
             self._changed = asyncio.Condition()
         return self._changed
 
-    # ------------------------------------------------------------ flushing
+    # ------------------------------------------------------------ policy
 
     def _start(self) -> None:
+        """Start the background flusher if there is a policy and it is not running."""
+        policy = self.max_items is not None or self.max_delay is not None
         if (
-            self._store is not None
+            self._backend is not None
+            and (policy or self._size() >= self.max_pending)
             and not self._closed
             and (self._flusher is None or self._flusher.done())
         ):
             self._flusher = asyncio.get_running_loop().create_task(self._run())
 
     def _due(self) -> bool:
-        batch = self._batch
-        full = (
-            max(len(batch.task_updates), len(batch.cost_records)) >= self.max_items
-            or len(self) >= self.max_pending  # adders are waiting: make room now
+        size = len(self)
+        if not size:
+            return False
+        return (
+            (self.max_items is not None and size >= self.max_items)
+            or size + self._in_flight >= self.max_pending
+            or (
+                self.max_delay is not None
+                and self._oldest is not None
+                and self._timer() - self._oldest >= self.max_delay
+            )
         )
-        old = self._oldest is not None and time.monotonic() - self._oldest >= self.max_delay
-        return full or old
+
+    async def flush_if_due(self) -> bool:
+        """Flush into the backend when the policy is due; True when it flushed.
+
+        The background task calls it; a caller may too. O(1) when nothing is due.
+
+        Raises:
+            StateError: the flush failed; every item stays queued.
+        """
+        if self._backend is None or not self._due():
+            return False
+        await self.flush()
+        return True
 
     async def _run(self) -> None:
-        """Background flusher: flush when due; after a failure, back off and try again."""
+        """Background flusher: wait until due, flush; after a failure back off and retry."""
         changed = self._condition()
-        backoff = self.max_delay
+        backoff = self.max_delay or 0.05
         while not self._closed:
             async with changed:
                 while not self._due() and not self._closed:
                     timeout = None
-                    if self._oldest is not None:
-                        timeout = max(0.0, self._oldest + self.max_delay - time.monotonic())
+                    if self._oldest is not None and self.max_delay is not None:
+                        timeout = max(0.0, self._oldest + self.max_delay - self._timer())
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(changed.wait(), timeout)
+            if self._closed:
+                return
             try:
-                await self.flush()
+                await self.flush_if_due()
             except StateError as err:
                 self.last_error = err
                 async with changed:
@@ -230,51 +291,73 @@ class AsyncStateBatcher:
                 backoff = min(backoff * 2, _MAX_BACKOFF)
             else:
                 self.last_error = None
-                backoff = self.max_delay
+                backoff = self.max_delay or 0.05
+
+    # ------------------------------------------------------------ flushing
 
     async def flush(self) -> None:
-        """Flush both kinds into the batcher's store now.
+        """Send everything queued, of both kinds, into the backend (one call per kind).
 
         Raises:
-            InvalidArgumentError: the batcher has no store, or task updates but no job id.
-            StateError: the store refused a batch; it stays queued.
+            InvalidArgumentError: no backend, or task updates queued and no ``job_id``.
+            StateError: the backend refused a batch; it stays queued.
         """
-        if self._store is None:
+        if self._backend is None:
             raise InvalidArgumentError(
-                "this AsyncStateBatcher has no store: call flush_task_updates(target)",
-                field="store",
+                "flush() needs a backend; pass backend= or use flush_task_updates(target)",
+                field="backend",
                 value=None,
             )
-        if self._batch.task_updates:
-            await self.flush_task_updates(self._store, self._job_id)
-        await self.flush_budget_updates(self._store)
+        has_updates = bool(self._batch.task_updates)
+        has_any = has_updates or bool(self._batch.cost_records)
+        if has_updates:
+            if self._job_id is None:
+                raise InvalidArgumentError(
+                    "job_id is required to flush task updates into a backend",
+                    field="job_id",
+                    value=None,
+                )
+            await self.flush_task_updates(self._backend, self._job_id)
+        await self.flush_budget_updates(self._backend)
+        if has_any:
+            self._flushes += 1
+
+    @property
+    def flushes(self) -> int:
+        """How many `flush` calls (the policy's, `close`'s or the caller's) sent anything."""
+        return self._flushes
 
     async def flush_task_updates(self, target: Any, job_id: str | None = None) -> Any:
         """Apply every queued task update in one batch; as `StateBatcher.flush_task_updates`.
 
         Args:
             target: The job's ObjectRef, or an async store.
-            job_id: The job, required with a store.
+            job_id: The job, required with a store (and refused with a ref).
 
         Returns:
             The new ref, or the store's version; ``target`` or None when nothing is queued.
 
         Raises:
-            InvalidArgumentError: ``target`` is neither, or a store without ``job_id``.
+            InvalidArgumentError: ``target`` is neither; a store without ``job_id``.
             StateError: the batch was refused; every update stays queued, none applied.
         """
+        send: Callable[[list[Any]], Any]
         if isinstance(target, ray.ObjectRef):
-            send: Callable[[list[Any]], Any] = partial(AsyncStateManager.batch_update_tasks, target)
-            nothing: Any = target
+            if job_id is not None:
+                raise InvalidArgumentError(
+                    "job_id is only for a store target; a ref is the job itself",
+                    field="job_id",
+                    value=job_id,
+                )
+            send, nothing = partial(AsyncStateManager.batch_update_tasks, target), target
         else:
             _check_store(target, "update_tasks")
             if job_id is None:
                 raise InvalidArgumentError(
                     "job_id is required to flush into a store", field="job_id", value=None
                 )
-            send = partial(target.update_tasks, job_id)
-            nothing = None
-        return await self._flush("task_updates", send, drop_task_updates, nothing)
+            send, nothing = partial(target.update_tasks, job_id), None
+        return await self._flush(_TASKS, send, nothing)
 
     async def flush_budget_updates(self, target: Any) -> Any:
         """Apply every queued cost record in one batch; as `StateBatcher.flush_budget_updates`.
@@ -283,53 +366,48 @@ class AsyncStateBatcher:
             InvalidArgumentError: ``target`` is neither a ref nor an async store.
             BudgetError: the batch was refused; every record stays queued, none applied.
         """
+        send: Callable[[list[Any]], Any]
         if isinstance(target, ray.ObjectRef):
-            send: Callable[[list[Any]], Any] = partial(
-                AsyncBudgetManager.batch_record_costs, target
-            )
-            nothing: Any = target
+            send, nothing = partial(AsyncBudgetManager.batch_record_costs, target), target
         else:
             _check_store(target, "record_costs")
-            send = target.record_costs
-            nothing = None
-        return await self._flush("cost_records", send, drop_cost_records, nothing)
+            send, nothing = target.record_costs, None
+        return await self._flush(_COSTS, send, nothing)
 
-    async def _flush(
-        self,
-        kind: str,
-        send: Callable[[list[Any]], Any],
-        drop: Callable[[PendingBatch, int], PendingBatch],
-        nothing_queued: Any,
-    ) -> Any:
-        """Send a snapshot of one kind; only once it was applied, drop exactly those items."""
+    async def _flush(self, kind: str, send: Callable[[list[Any]], Any], nothing: Any) -> Any:
+        """Take one kind's items out, send them; if that fails or is cancelled, put them back."""
         lock = self._locks.setdefault(kind, asyncio.Lock())
-        async with lock:
-            items = list(getattr(self._batch, kind))
-            generation = self._generation
+        async with lock:  # flushes of one kind go one at a time, so items keep their order
+            self._batch, items = _take(self._batch, kind)
             if not items:
-                return nothing_queued
-            result = await send(items)  # cancelled or failed: nothing is dropped
-            changed = self._condition()
-            async with changed:
-                if generation == self._generation:
-                    self._batch = drop(self._batch, len(items))
-                if not len(self):
-                    self._oldest = None
-                elif self._oldest is not None:
-                    self._oldest = time.monotonic()
-                changed.notify_all()
+                return nothing
+            self._in_flight += len(items)
+            try:
+                result = await send(items)
+            except BaseException:
+                self._batch = _requeue(self._batch, kind, items)
+                raise
+            finally:
+                self._in_flight -= len(items)
+                await self._after_flush()
             return result
+
+    async def _after_flush(self) -> None:
+        changed = self._condition()
+        async with changed:
+            if not len(self):
+                self._oldest = None
+            changed.notify_all()
 
     # ------------------------------------------------------------ state
 
     def pending(self) -> PendingBatch:
-        """Return an immutable snapshot of what is queued."""
+        """Return an immutable snapshot of what is queued (not what is in flight)."""
         return self._batch
 
     def clear(self) -> PendingBatch:
-        """Drop everything queued and return it; a flush in flight then drops nothing."""
+        """Drop everything queued and return it; items in flight are not queued, so not returned."""
         dropped, self._batch = self._batch, empty_batch()
-        self._generation += 1
         self._oldest = None
         return dropped
 
@@ -338,21 +416,30 @@ class AsyncStateBatcher:
         return len(self._batch.task_updates) + len(self._batch.cost_records)
 
     async def close(self) -> None:
-        """Stop the background flusher and flush what is pending (if there is a store).
+        """Stop the background flusher, flush what is queued into the backend, refuse later adds.
+
+        A flush in flight is let finish, not cancelled. Calling it again is
+        harmless; if the final flush fails, the batcher stays open with
+        everything queued and the error is raised.
 
         Raises:
-            StateError: the final flush was refused; the items stay queued.
+            StateError: the final flush was refused.
         """
+        if self._closed:
+            return
         self._closed = True
         if self._flusher is not None:
-            # Let a flush in flight finish rather than cancel it: cancelled after
-            # sending, it would be applied yet stay queued, and be sent again.
-            async with self._condition():
-                self._condition().notify_all()
+            changed = self._condition()
+            async with changed:
+                changed.notify_all()
             await asyncio.gather(self._flusher, return_exceptions=True)
             self._flusher = None
-        if self._store is not None:
-            await self.flush()
+        if self._backend is not None:
+            try:
+                await self.flush()
+            except BaseException:
+                self._closed = False
+                raise
 
     async def __aenter__(self) -> AsyncStateBatcher:
         return self

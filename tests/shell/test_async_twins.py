@@ -125,7 +125,9 @@ def test_batcher_flushes_in_the_background_and_on_exit() -> None:
             await store.add_tasks(
                 job_id, [{"task_id": f"t{i}", "agent_name": "a"} for i in range(25)]
             )
-            async with AsyncStateBatcher(store, job_id, max_items=10, max_delay=0.05) as batcher:
+            async with AsyncStateBatcher(
+                backend=store, job_id=job_id, max_items=10, max_delay=0.05
+            ) as batcher:
                 for i in range(10):
                     await batcher.add_task_update(f"t{i}", "running")
                 for _ in range(200):  # the 10th item made it due
@@ -154,9 +156,7 @@ def test_batcher_backpressure_waits_then_proceeds() -> None:
             await store.add_tasks(
                 job_id, [{"task_id": f"t{i}", "agent_name": "a"} for i in range(40)]
             )
-            batcher = AsyncStateBatcher(
-                store, job_id, max_items=10**6, max_delay=0.2, max_pending=5
-            )
+            batcher = AsyncStateBatcher(backend=store, job_id=job_id, max_delay=0.2, max_pending=5)
             most = 0
             for i in range(40):
                 await batcher.add_task_update(f"t{i}", "running")
@@ -174,7 +174,9 @@ def test_batcher_refused_flush_keeps_items_and_unblocks_adders() -> None:
     async def main() -> None:
         async with await AsyncStateStore.create(None, AGENTS) as store:
             job_id = await store.create_job("x")
-            batcher = AsyncStateBatcher(store, job_id, max_items=2, max_delay=0.01, max_pending=2)
+            batcher = AsyncStateBatcher(
+                backend=store, job_id=job_id, max_items=2, max_delay=0.01, max_pending=2
+            )
             await batcher.add_task_update("ghost", "running")
             await batcher.add_task_update("ghost2", "running")
             with pytest.raises(Exception) as raised:

@@ -131,6 +131,7 @@ class AsyncStateStore:
         self._closed = True
         try:
             ray.kill(self._actor, no_restart=True)
+            self._sender.close()
         except Exception as err:
             translated = translate_ray_error(err, self._describe())
             if not isinstance(translated, StateUnavailable):

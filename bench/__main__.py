@@ -25,9 +25,16 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.journal",
     "bench.async_api",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.async_api"}
+NEEDS_RAY = {
+    "bench.shell_ops",
+    "bench.store_concurrency",
+    "bench.scaling",
+    "bench.journal",
+    "bench.async_api",
+}
 
 
 def _versions() -> str:

@@ -26,8 +26,15 @@ SCENARIOS = (
     "bench.store_concurrency",
     "bench.scaling",
     "bench.journal",
+    "bench.async_api",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.journal"}
+NEEDS_RAY = {
+    "bench.shell_ops",
+    "bench.store_concurrency",
+    "bench.scaling",
+    "bench.journal",
+    "bench.async_api",
+}
 
 
 def _versions() -> str:

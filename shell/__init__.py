@@ -22,6 +22,13 @@ from core.errors import (
     UnjournalableValueError,
     UnknownTaskError,
 )
+from shell.aio import (
+    AsyncBudgetManager,
+    AsyncStateBatcher,
+    AsyncStateCache,
+    AsyncStateManager,
+    AsyncStateStore,
+)
 from shell.backend import StateBackend
 from shell.batcher import StateBatcher
 from shell.cache import StateCache
@@ -46,6 +53,11 @@ from shell.refstore import RefStore
 from shell.store import StateStore
 
 __all__ = [
+    "AsyncBudgetManager",
+    "AsyncStateBatcher",
+    "AsyncStateCache",
+    "AsyncStateManager",
+    "AsyncStateStore",
     "BudgetCalculator",
     "BudgetError",
     "BudgetManager",

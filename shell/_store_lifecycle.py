@@ -16,6 +16,7 @@ import ray
 
 from core.errors import describe
 from core.ledger import create_store_command
+from shell._changes import WAIT_GROUP, WAIT_THREADS
 from shell._store_sending import check_name, new_command_id, raise_send_error
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError, UnknownStoreError
 from shell.inputs import check_seconds
@@ -46,7 +47,10 @@ _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurr
 # With a journal a restart recovers every acknowledged command, and command ids
 # make Ray's redelivery of a call harmless: restart for ever, retry every call.
 _JOURNALED_OPTIONS: dict[str, Any] = {**_ACTOR_OPTIONS, "max_restarts": -1, "max_task_retries": -1}
-_RemoteStore: Any = ray.remote(StoreCore)
+# Waiting calls (shell._changes) run on threads of their own group; Ray takes
+# concurrency_groups only here, not in .options().
+_remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword
+_RemoteStore: Any = _remote(concurrency_groups={WAIT_GROUP: WAIT_THREADS})(StoreCore)
 #: Longest call timeout accepted, in seconds (Ray keeps timeouts as int64 nanoseconds).
 MAX_TIMEOUT = 10.0**9
 # Longest a discard waits for the killed actor to stop answering.

@@ -17,8 +17,12 @@ where no other process can see it. `require_ray` refuses first, with
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import threading
+import warnings
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any, NoReturn
 
 import ray
@@ -41,6 +45,7 @@ __all__ = [
     "reset_ray_op_counts",
     "translate_ray_error",
     "unwrap_ray_error",
+    "warn_if_in_event_loop",
 ]
 
 
@@ -287,6 +292,42 @@ def raise_translated(err: BaseException, what: str) -> NoReturn:
     raise translated from err
 
 
+_loop_warned = False
+
+
+def warn_if_in_event_loop() -> None:
+    """Warn, once per process, that a sync call is blocking the event loop of this thread.
+
+    The warning names the public method the caller used and its async twin
+    (``StateStore.job_summary`` -> ``AsyncStateStore.job_summary``), and points
+    at the caller's line. O(1) once warned; O(stack depth) the one time it warns.
+    """
+    global _loop_warned
+    if _loop_warned:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    _loop_warned = True
+    # The outermost shell frame is the public method the caller used.
+    frame: FrameType | None = sys._getframe(1)
+    depth, public, public_depth = 1, "the sync API", 1
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("shell.") and not module.startswith("shell.demo"):
+            code = frame.f_code
+            public, public_depth = getattr(code, "co_qualname", code.co_name), depth
+        frame, depth = frame.f_back, depth + 1
+    warnings.warn(
+        f"{public} was called from a thread running an asyncio event loop: it blocks the loop "
+        f"for a whole Ray round trip. Await its async twin Async{public} instead "
+        "(from shell import ...).",
+        RuntimeWarning,
+        stacklevel=public_depth + 2,
+    )
+
+
 def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     """``ray.get`` one ref or a list of refs in one call, counted and translated.
 
@@ -319,6 +360,7 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
         )
     what = describe_ref(refs) if not many else f"one of {len(refs)} refs"
     require_ray(what)
+    warn_if_in_event_loop()
     _count("get")
     try:
         return ray.get(targets, timeout=timeout)

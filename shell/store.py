@@ -28,6 +28,7 @@ from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
 from shell import _store_lifecycle as lifecycle
 from shell import _store_requests as requests
+from shell import _wait_requests as waits
 from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
@@ -221,8 +222,8 @@ class StateStore:
             raise requests.closed_error(self._describe())
         require_ray(self._describe())
         try:
-            ref = getattr(self._actor, request.method).remote(*request.args)
-            return ray_get(ref, timeout=self._timeout)
+            ref = waits.submit(self._actor, request)
+            return ray_get(ref, timeout=waits.reply_timeout(request, self._timeout))
         except Exception as err:
             requests.raise_send_error(request, err, self._describe())
 
@@ -459,3 +460,43 @@ class StateStore:
         """
         info: dict[str, Any] = self._send(requests.store_info())
         return info
+
+    def wait_job(
+        self, job_id: str, since_version: int | None, timeout: float
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Like `poll_job`, but wait up to ``timeout`` seconds for the job to change.
+
+        The wait runs in the actor's waiting group: it holds up no writer, and
+        it is woken by the write that changes the job (no polling).
+
+        Returns:
+            ``(version, summary)`` as soon as the version differs from
+            ``since_version`` (at once if it already does); ``(since_version, None)``
+            when ``timeout`` expires first. A closed job answers with its final summary.
+
+        Raises:
+            InvalidArgumentError: bad ``job_id``, ``since_version`` or ``timeout``.
+            UnknownJobError: no such job.
+            StateUnavailable: the store is gone.
+        """
+        version, summary = self._send(waits.wait_job(job_id, since_version, timeout))
+        return version, summary
+
+    def wait_budget(
+        self, since_version: int | None, timeout: float
+    ) -> tuple[int, dict[str, Any] | None]:
+        """Wait up to ``timeout`` seconds for the budget to change from ``since_version``.
+
+        The budget's version is 1 at start and goes up by one per change;
+        ``since_version=None`` returns the current version and summary at once.
+
+        Returns:
+            ``(version, summary)`` (`budget_summary`'s) as soon as the version
+            differs; ``(since_version, None)`` when ``timeout`` expires first.
+
+        Raises:
+            InvalidArgumentError: bad ``since_version`` or ``timeout``.
+            StateUnavailable: the store is gone.
+        """
+        version, summary = self._send(waits.wait_budget(since_version, timeout))
+        return version, summary

@@ -35,6 +35,7 @@ from core.ledger import (
     open_ledger,
     poll_job,
 )
+from shell._changes import ChangeBoard, Waiting
 from shell.errors import JournalUnavailable, StoreExistsError, UnknownStoreError
 from shell.journal import Journal, open_journal
 
@@ -59,10 +60,13 @@ STORE_METHODS = (
     "budget_summary",
     "budget_state",
     "store_info",
+    "wait_job",
+    "wait_budget",
+    "call_many",
 )
 
 
-class StoreCore:
+class StoreCore(Waiting):
     """Every job and the budget of one store; the body of the StateStore actor.
 
     Args:
@@ -96,6 +100,7 @@ class StoreCore:
         self._snapshot_every = snapshot_every
         self._recoveries = 0
         self._state: LedgerState | None = None
+        self._board = ChangeBoard()  # what waiting calls read (shell._changes)
         if self._journal is None:
             if create is None:
                 raise UnknownStoreError("a store without a journal cannot be recovered")
@@ -149,6 +154,7 @@ class StoreCore:
     def _swap(self, state: LedgerState) -> None:
         """Make ``state`` the store's state: the one place a new state is published."""
         self._state = state
+        self._board.publish(state)
 
     def ping(self) -> str:
         """Return `PROTOCOL`; proves the actor is alive, is a store and has its state.

@@ -66,7 +66,13 @@ def _build_parser() -> _Parser:
         "--store", action="store_true", help="concurrent writer tasks against a StateStore"
     )
     parser.add_argument(
-        "--writers", type=int, default=4, help="writer tasks with --store (default 4)"
+        "--writers", type=int, default=4, help="writer tasks with --store, flows with --async"
+    )
+    parser.add_argument(
+        "--async",
+        dest="use_async",
+        action="store_true",
+        help="flows as coroutines in one event loop on an AsyncStateStore, watcher-driven progress",
     )
     parser.add_argument(
         "--journal",
@@ -103,6 +109,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, RunOptio
         raise UsageError(f"--speed must be from {low} to {high}, got {args.speed}")
     if not 1 <= args.writers <= 64:
         raise UsageError(f"--writers must be from 1 to 64, got {args.writers}")
+    if args.use_async and (args.store or args.journal is not None):
+        raise UsageError("--async is a mode of its own: drop --store and --journal")
     journal = _journal_url(args.journal)
     if journal is not None:
         from shell.journal import open_journal
@@ -116,8 +124,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, RunOptio
         raise UsageError(f"--chaos must be from 0 to 20, got {args.chaos}")
     if args.chaos and journal is None:
         raise UsageError("--chaos needs --journal: a store without one must not restart")
-    if args.writers != 4 and not args.store:
-        raise UsageError("--writers only applies with --store")
+    if args.writers != 4 and not (args.store or args.use_async):
+        raise UsageError("--writers only applies with --store or --async")
     budget = None
     if args.budget is not None:
         try:
@@ -178,7 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         started = _start_ray(args.address)
         with LiveProgress(live, console) as progress:
-            if options.store:
+            if args.use_async:
+                from shell.demo.async_mode import run_async
+
+                result = run_async(config, options, progress)
+            elif options.store:
                 from shell.demo.store_mode import run_store
 
                 result = run_store(config, options, progress)

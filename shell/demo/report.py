@@ -85,7 +85,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
             "tasks": result.options.tasks,
             "seed": result.options.seed,
             "speed": result.options.speed,
-            "writers": result.options.writers if result.mode == "store" else None,
+            "writers": result.options.writers if result.mode in ("store", "async") else None,
             "agents_file": result.config.source,
         },
         "agents": [

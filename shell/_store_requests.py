@@ -43,6 +43,7 @@ __all__ = [
     "create_plan",
     "job_state",
     "job_summary",
+    "list_jobs",
     "lookup_actor",
     "ping",
     "poll_job",
@@ -379,6 +380,11 @@ def record_costs(records: Any, command_id: Any = None) -> StoreRequest | None:
     if not batch:
         return None
     return StoreRequest("record_costs", ([dict(r) for r in batch],), _command_id(command_id))
+
+
+def list_jobs() -> StoreRequest:
+    """The request for `StateStore.list_jobs`."""
+    return StoreRequest("list_jobs", ())
 
 
 def budget_summary() -> StoreRequest:

@@ -140,6 +140,10 @@ class StoreCore(Waiting):
         self._job(job_id)
         return self._versions[job_id]
 
+    def list_jobs(self) -> dict[str, int]:
+        """Return every job id with its version, in creation order; O(jobs)."""
+        return dict(self._versions)
+
     def poll_job(self, job_id: str, since_version: int | None) -> tuple[int, dict[str, Any] | None]:
         """Return ``(version, summary)``, with ``summary`` None when ``version == since_version``.
 

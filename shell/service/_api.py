@@ -170,8 +170,7 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
     @api.get("/jobs/{job_id}/events", dependencies=[can_read], operation_id="job_events")
     async def job_events(job_id: str = _JOB_ID) -> Response:
         """Stream the job's summary now and after every change; end once it is complete."""
-        await store.poll_job(job_id, None)  # an unknown job is a 404, not an empty stream
-        return _stream(summary_events(store.watch_job(job_id)))
+        return _stream(await summary_events(store.watch_job(job_id)))
 
     @api.post("/budget/reservations", dependencies=[can_write], operation_id="reserve")
     async def reserve(request: Request) -> Response:
@@ -211,7 +210,7 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
     @api.get("/budget/events", dependencies=[can_read], operation_id="budget_events")
     async def budget_events() -> Response:
         """Stream the budget summary now and after every change, until the client leaves."""
-        return _stream(summary_events(store.watch_budget()))
+        return _stream(await summary_events(store.watch_budget()))
 
     add_page_routes(api, settings)
     describe_api(api, PAGE_OPERATIONS)

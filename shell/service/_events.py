@@ -27,18 +27,30 @@ def _event(name: str, data: bytes) -> bytes:
 
 
 async def summary_events(summaries: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    """Yield one SSE ``summary`` event per summary, then ``end`` when the watcher ends.
+    """Wait for the first summary, then return the stream of SSE events.
 
-    A library error mid-stream (the store went away) becomes a final
-    ``problem`` event carrying the problem document, since the status line
-    was already sent.
+    The first summary is awaited before any byte is sent, so an unknown job
+    or a store that is gone is still an ordinary error status (404, 503).
+    After it, the stream yields one ``summary`` event per summary, then
+    ``end`` when the watcher ends. A library error mid-stream (the store went
+    away) becomes a final ``problem`` event carrying the problem document,
+    since the status line was already sent.
+
+    Raises:
+        StateError: getting the first summary failed.
     """
-    yield f"retry: {_RETRY_MS}\n\n".encode()
-    try:
-        async for summary in summaries:
-            yield _event("summary", dumps(summary))
-    except StateError as err:
-        _, problem = error_problem(err)
-        yield _event("problem", dumps(problem))
-        return
-    yield _event("end", b"{}")
+    first = await anext(summaries)
+
+    async def events() -> AsyncIterator[bytes]:
+        yield f"retry: {_RETRY_MS}\n\n".encode()
+        yield _event("summary", dumps(first))
+        try:
+            async for summary in summaries:
+                yield _event("summary", dumps(summary))
+        except StateError as err:
+            _, problem = error_problem(err)
+            yield _event("problem", dumps(problem))
+            return
+        yield _event("end", b"{}")
+
+    return events()

@@ -24,6 +24,7 @@ __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "RETRY_AFTER_SECONDS",
     "UnknownAgentError",
+    "error_problem",
     "problem_body",
     "status_of",
 ]
@@ -104,6 +105,18 @@ def problem_body(status: int, error_type: str, detail: str, **extra: Any) -> dic
     return body
 
 
+def _library_type(err: StateError) -> str:
+    """Return the name of the library class of ``err``.
+
+    An error raised in the store actor arrives as Ray's ``RayTaskError(X)``,
+    a subclass of both; the client is told ``X``.
+    """
+    for cls in type(err).__mro__:
+        if issubclass(cls, StateError) and cls.__module__.split(".")[0] in {"core", "shell"}:
+            return cls.__name__
+    return StateError.__name__
+
+
 def error_problem(err: StateError) -> tuple[int, dict[str, Any]]:
     """Return the status and problem document of a library error."""
     status = status_of(err)
@@ -111,4 +124,4 @@ def error_problem(err: StateError) -> tuple[int, dict[str, Any]]:
     command_id = getattr(err, "command_id", None)
     if command_id is not None:
         extra["command_id"] = command_id
-    return status, problem_body(status, type(err).__name__, err.message, **extra)
+    return status, problem_body(status, _library_type(err), err.message, **extra)

@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import json
+import secrets
+import socket
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+NAMESPACE = "eap-state-service-tests"
+AGENTS = [
+    {"name": "survey-panel", "price": "2.50", "max_total_spend": "10.00"},
+    {"name": "social-listener", "price": "1.20"},
+]
+BUDGET = {"total_budget": "20.00"}
+
+
+def free_port() -> int:
+    """Return a TCP port of 127.0.0.1 that is free now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @dataclass
@@ -67,3 +85,33 @@ def sse_events(response: httpx.Response) -> Iterator[tuple[str, Any, float]]:
         elif line == "" and data:
             yield name, json.loads(data), time.monotonic()
             name, data = "message", ""
+
+
+def start_service(serve_url: str, tmp: Path, **args: str) -> Service:
+    """Create a named store and deploy the service app over it at ``/``; return its handle."""
+    from ray import serve
+
+    from shell.service import app
+    from shell.store import StateStore
+
+    name = f"store-{uuid.uuid4().hex[:8]}"
+    store = StateStore.create(BUDGET, AGENTS, name=name, namespace=NAMESPACE)
+    write_token, read_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+    token_file = tmp / "tokens"
+    token_file.write_text(f"# test tokens\nwrite = {write_token}\nread = {read_token}\n")
+    app_name = f"service-{name}"
+    serve.run(
+        app({"store_name": name, "namespace": NAMESPACE, "token_file": str(token_file), **args}),
+        name=app_name,
+        route_prefix="/",
+    )
+    return Service(serve_url, write_token, read_token, store, app_name)
+
+
+def stop_service(service: Service) -> None:
+    """Delete the service's app and shut its store down."""
+    from ray import serve
+
+    service.close()
+    serve.delete(service.app_name)
+    service.store.shutdown()

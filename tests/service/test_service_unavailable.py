@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from service_helpers import Service
-
-from conftest import start_service, stop_service
+from service_helpers import Service, start_service, stop_service
 
 ROUTES = [
     ("GET", "/jobs", None),

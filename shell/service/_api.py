@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -140,7 +141,7 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
         return JSONBody(
             {"job_id": job_id, "version": FIRST_VERSION},
             status_code=201,
-            headers={"Location": f"/jobs/{job_id}", "ETag": _etag(FIRST_VERSION)},
+            headers={"Location": f"/jobs/{quote(job_id, safe='')}", "ETag": _etag(FIRST_VERSION)},
         )
 
     @api.post("/jobs/{job_id}/tasks", dependencies=[can_write], operation_id="add_tasks")

@@ -8,6 +8,7 @@ cap, so an oversized body is refused (413) before a byte of it is parsed.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from decimal import Decimal
 from typing import Any
@@ -113,16 +114,48 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# A \uD800-\uDFFF escape in the raw text; only then can a lone surrogate be in it.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if a str in the parsed value is not Unicode text (a lone surrogate); O(size)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def read_json(body: bytes) -> Any:
-    """Parse a request body as JSON (``NaN`` and ``Infinity`` are not JSON, so refused).
+    """Parse a request body as JSON text.
+
+    ``NaN`` and ``Infinity`` are not JSON, and a lone surrogate escape
+    (``"\\ud800"``) is not Unicode text: both are refused, so every id and
+    description the store keeps can be written back out, in a header or a log.
 
     Raises:
-        InvalidArgumentError: the body is not UTF-8 JSON (field ``body``).
+        InvalidArgumentError: the body is not UTF-8 JSON text (field ``body``).
     """
     try:
-        return json.loads(body, parse_constant=_no_constant)
+        value = json.loads(body, parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise InvalidArgumentError(
             f"the request body is not valid JSON: {err.__class__.__name__}",
             field="body",
         ) from None
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise InvalidArgumentError(
+            "the request body holds a lone surrogate escape (\\ud800-\\udfff), not Unicode text",
+            field="body",
+        )
+    return value

@@ -122,3 +122,14 @@ def test_conflicts_are_409(service: Service) -> None:
     assert service.write("/budget/reservations", grant).json()["granted"]
     other = {"agent_name": "survey-panel", "reservation_id": "shared"}
     _problem(service.write("/budget/reservations", other), 409, "BudgetError")
+
+
+def test_lone_surrogate_is_422_and_unicode_ids_work(service: Service) -> None:
+    """A lone surrogate escape is 422 (not text); a non-ASCII job id is created and found."""
+    raw = b'{"description": "d", "job_id": "\\ud880x"}'
+    reply = service.client.post("/jobs", content=raw, headers=service.headers(service.write_token))
+    assert _problem(reply, 422, "InvalidArgumentError")["field"] == "body"
+    created = service.write("/jobs", {"description": "d", "job_id": "vélo-😀"})
+    assert created.status_code == 201
+    assert created.headers["location"] == "/jobs/v%C3%A9lo-%F0%9F%98%80"
+    assert service.read(created.headers["location"]).json()["job_id"] == "vélo-😀"

@@ -47,7 +47,7 @@ def _policy(page: str) -> str:
 
     return (
         f"default-src 'none'; script-src {hashes('script') or chr(39) + 'none' + chr(39)}; "
-        f"style-src {hashes('style')}; connect-src 'self'; img-src 'self'; "
+        f"style-src {hashes('style')}; connect-src 'self'; img-src 'self' data:; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
 

@@ -55,7 +55,7 @@ def test_page_signs_in_lists_jobs_shows_budget_and_follows_updates(
         "survey-panel",
         "10.00",
         "2.75",
-        "0",
+        "0.00",
         "7.25",
         "2.50",
     ]

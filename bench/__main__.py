@@ -25,8 +25,9 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.service_http",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling"}
+NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.service_http"}
 
 
 def _versions() -> str:

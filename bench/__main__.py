@@ -25,9 +25,16 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.async_api",
     "bench.service_http",
 )
-NEEDS_RAY = {"bench.shell_ops", "bench.store_concurrency", "bench.scaling", "bench.service_http"}
+NEEDS_RAY = {
+    "bench.shell_ops",
+    "bench.store_concurrency",
+    "bench.scaling",
+    "bench.async_api",
+    "bench.service_http",
+}
 
 
 def _versions() -> str:

@@ -16,7 +16,13 @@ from core.errors import (
     StateError,
     UnknownTaskError,
 )
-from shell.aio import AsyncStateStore
+from shell.aio import (
+    AsyncBudgetManager,
+    AsyncStateBatcher,
+    AsyncStateCache,
+    AsyncStateManager,
+    AsyncStateStore,
+)
 from shell.batcher import StateBatcher
 from shell.cache import StateCache
 from shell.errors import (
@@ -36,6 +42,10 @@ from shell.ray_ops import (
 from shell.store import StateStore
 
 __all__ = [
+    "AsyncBudgetManager",
+    "AsyncStateBatcher",
+    "AsyncStateCache",
+    "AsyncStateManager",
     "AsyncStateStore",
     "BudgetCalculator",
     "BudgetError",

@@ -217,6 +217,18 @@ class StateCache:
             results[index] = value
         return results
 
+    def holds(self, ref: Any) -> bool:
+        """Return whether the state of ``ref`` is cached, counting nothing and fetching nothing.
+
+        `shell.aio.AsyncStateCache` asks it to know which refs to await.
+
+        Raises:
+            InvalidArgumentError: ``ref`` is not an ObjectRef.
+        """
+        check_ref(ref)
+        with self._lock:
+            return self._lookup((ref, _STATE))[0]
+
     # ------------------------------------------------------------ writes
 
     def remember(self, ref: Any, state: Any) -> None:

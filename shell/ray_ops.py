@@ -11,8 +11,12 @@ wrapped on its way out of a task or actor is unwrapped back to its own type
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import threading
+import warnings
 from collections.abc import Sequence
+from types import FrameType
 from typing import Any, NoReturn
 
 import ray
@@ -34,6 +38,7 @@ __all__ = [
     "reset_ray_op_counts",
     "translate_ray_error",
     "unwrap_ray_error",
+    "warn_if_in_event_loop",
 ]
 
 
@@ -248,6 +253,42 @@ def raise_translated(err: BaseException, what: str) -> NoReturn:
     raise translated from err
 
 
+_loop_warned = False
+
+
+def warn_if_in_event_loop() -> None:
+    """Warn, once per process, that a sync call is blocking the event loop of this thread.
+
+    The warning names the public method the caller used and its async twin
+    (``StateStore.job_summary`` -> ``AsyncStateStore.job_summary``), and points
+    at the caller's line. O(1) once warned; O(stack depth) the one time it warns.
+    """
+    global _loop_warned
+    if _loop_warned:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    _loop_warned = True
+    # The outermost shell frame is the public method the caller used.
+    frame: FrameType | None = sys._getframe(1)
+    depth, public, public_depth = 1, "the sync API", 1
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith("shell.") and not module.startswith("shell.demo"):
+            code = frame.f_code
+            public, public_depth = getattr(code, "co_qualname", code.co_name), depth
+        frame, depth = frame.f_back, depth + 1
+    warnings.warn(
+        f"{public} was called from a thread running an asyncio event loop: it blocks the loop "
+        f"for a whole Ray round trip. Await its async twin Async{public} instead "
+        "(from shell import ...).",
+        RuntimeWarning,
+        stacklevel=public_depth + 2,
+    )
+
+
 def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     """``ray.get`` one ref or a list of refs in one call, counted and translated.
 
@@ -274,6 +315,7 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
             field="timeout",
             value=timeout,
         )
+    warn_if_in_event_loop()
     _count("get")
     try:
         return ray.get(targets, timeout=timeout)

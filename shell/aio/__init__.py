@@ -5,6 +5,15 @@ same methods, arguments, results and errors, as coroutines; none of them ever
 calls ``ray.get``, so the event loop keeps running during every round trip.
 """
 
+from shell.aio.batcher import AsyncStateBatcher
+from shell.aio.cache import AsyncStateCache
+from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
 from shell.aio.store import AsyncStateStore
 
-__all__ = ["AsyncStateStore"]
+__all__ = [
+    "AsyncBudgetManager",
+    "AsyncStateBatcher",
+    "AsyncStateCache",
+    "AsyncStateManager",
+    "AsyncStateStore",
+]

@@ -16,6 +16,7 @@ from typing import Any
 from shell import _wait_requests as waits
 from shell._changes import WAIT_METHODS
 from shell._store_requests import StoreRequest
+from shell.ray_ops import unwrap_ray_error
 
 __all__ = ["MAX_COALESCED", "Coalescer"]
 
@@ -45,13 +46,13 @@ class Coalescer:
         it is never sent. Once sent, it is applied whole or not at all.
         """
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         if request.method in WAIT_METHODS:
-            self.remote_calls += 1
-            return asyncio.wrap_future(waits.submit(self._actor, request).future(), loop=loop)
+            self._submit(loop, [(request, future)])
+            return future
         if self._loop is not loop:
             # A handle used from a new loop (e.g. a later asyncio.run) starts afresh.
             self._loop, self._queued = loop, []
-        future: asyncio.Future[Any] = loop.create_future()
         if not self._queued:
             loop.call_soon(self._flush)
         self._queued.append((request, future))
@@ -63,19 +64,24 @@ class Coalescer:
         self._queued = []
         loop = asyncio.get_running_loop()
         for start in range(0, len(queued), MAX_COALESCED):
-            chunk = queued[start : start + MAX_COALESCED]
-            try:
-                if len(chunk) == 1:
-                    ref = waits.submit(self._actor, chunk[0][0])
-                else:
-                    ref = self._actor.call_many.remote([(r.method, r.args) for r, _ in chunk])
-            except Exception as err:
-                _fail(chunk, err)
-                continue
-            self.remote_calls += 1
-            task = loop.create_task(_deliver(ref, chunk))
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._submit(loop, queued[start : start + MAX_COALESCED])
+
+    def _submit(
+        self, loop: asyncio.AbstractEventLoop, chunk: list[tuple[StoreRequest, asyncio.Future[Any]]]
+    ) -> None:
+        """Submit one remote call for ``chunk`` and deliver its replies when they come."""
+        try:
+            if len(chunk) == 1:
+                ref = waits.submit(self._actor, chunk[0][0])
+            else:
+                ref = self._actor.call_many.remote([(r.method, r.args) for r, _ in chunk])
+        except Exception as err:
+            _fail(chunk, err)
+            return
+        self.remote_calls += 1
+        task = loop.create_task(_deliver(ref, chunk))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
 
 async def _deliver(ref: Any, chunk: list[tuple[StoreRequest, asyncio.Future[Any]]]) -> None:
@@ -83,7 +89,9 @@ async def _deliver(ref: Any, chunk: list[tuple[StoreRequest, asyncio.Future[Any]
     try:
         reply = await ref
     except Exception as err:
-        _fail(chunk, err)
+        # An actor's error arrives as RayTaskError(<its type>), itself a
+        # subclass of that type: hand callers the library's own error, as ray_get does.
+        _fail(chunk, unwrap_ray_error(err) or err)
         return
     if len(chunk) == 1:
         _resolve(chunk[0][1], True, reply)
@@ -101,6 +109,6 @@ def _resolve(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _fail(chunk: list[tuple[StoreRequest, asyncio.Future[Any]]], err: Exception) -> None:
+def _fail(chunk: list[tuple[StoreRequest, asyncio.Future[Any]]], err: BaseException) -> None:
     for _, future in chunk:
         _resolve(future, False, err)

@@ -1,0 +1,463 @@
+"""`AsyncStateBatcher`: collect updates in an event loop and flush them in the background.
+
+The twin of `shell.batcher.StateBatcher`, with the same queue (the core's
+`core.batching.PendingBatch`, items validated and stamped when added) and the
+same vocabulary (``backend``, ``job_id``, ``max_items``, ``max_delay``,
+`flush`, `flush_if_due`, `close`). A flush takes the queued items of one kind
+out of the queue (they are in flight), awaits the backend, and if that fails
+*or is cancelled* puts them back in front, in order: so a flush never loses an
+item, `clear` never returns one a flush delivered, and the backend applies a
+batch all or nothing, so nothing is half applied.
+
+Unlike the sync batcher, which flushes only in its caller's thread, this one
+has a background task on the loop: it flushes when ``max_items`` are queued,
+when the oldest item is ``max_delay`` seconds old, or when adders wait for
+room; ``add_*`` waits while ``max_pending`` items are queued (backpressure);
+leaving ``async with`` flushes what is pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from types import TracebackType
+from typing import Any
+
+import ray
+from pyrsistent import pvector
+
+from core.batching import (
+    PendingBatch,
+    add_cost_record,
+    add_task_update,
+    empty_batch,
+)
+from core.errors import StateError
+from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
+from shell.errors import InvalidArgumentError, StateUnavailable
+from shell.inputs import check_seconds
+
+__all__ = ["AsyncStateBatcher"]
+
+# Longest pause between two background attempts after failures.
+_MAX_BACKOFF = 1.0
+_TASKS, _COSTS = "task_updates", "cost_records"
+
+
+def _check_count(value: Any, field: str, none_ok: bool) -> int | None:
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            f"{field} must be an int >= 1{' or None' if none_ok else ''}, got {value!r}",
+            field=field,
+            value=value,
+        )
+    return value
+
+
+def _check_callable(value: Any, field: str) -> None:
+    if not callable(value):
+        raise InvalidArgumentError(
+            f"{field} must be callable, got {value!r}", field=field, value=value
+        )
+
+
+def _take(batch: PendingBatch, kind: str) -> tuple[PendingBatch, list[Any]]:
+    """Return the batch without its items of ``kind``, and those items."""
+    return batch._replace(**{kind: pvector()}), list(getattr(batch, kind))
+
+
+def _requeue(batch: PendingBatch, kind: str, items: Sequence[Any]) -> PendingBatch:
+    """Return the batch with ``items`` (from a flush that did not apply) back in front. O(n)."""
+    return batch._replace(**{kind: pvector(items).extend(getattr(batch, kind))})
+
+
+class AsyncStateBatcher:
+    """Collector of task updates and cost records for one event loop, flushed in batches.
+
+    Args:
+        clock: Wall-clock epoch seconds stamped on items added without ``at``.
+        backend: Where `flush`, the background policy and `close` send items:
+            an `shell.aio.AsyncStateStore` (anything with coroutines
+            ``update_tasks`` and ``record_costs``); None leaves only the
+            explicit ``flush_*`` methods.
+        job_id: The job task updates belong to, for ``backend``.
+        max_items: Flush once this many items (both kinds) are queued; None: no limit.
+        max_delay: Flush once the oldest queued item has waited this many seconds; None: no limit.
+        max_pending: ``add_*`` waits while this many items are queued.
+        timer: Monotonic seconds for ``max_delay``.
+
+    Raises:
+        InvalidArgumentError: an argument has the wrong type or value, or a
+            policy is given without a backend.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        *,
+        backend: Any = None,
+        job_id: str | None = None,
+        max_items: int | None = None,
+        max_delay: float | None = None,
+        max_pending: int = 10_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        _check_callable(clock, "clock")
+        _check_callable(timer, "timer")
+        if backend is not None and not (
+            hasattr(backend, "update_tasks") and hasattr(backend, "record_costs")
+        ):
+            raise InvalidArgumentError(
+                f"backend must have update_tasks() and record_costs(), got {backend!r}",
+                field="backend",
+                value=backend,
+            )
+        if job_id is not None and (not isinstance(job_id, str) or not job_id.strip()):
+            raise InvalidArgumentError(
+                f"job_id must be a non-empty str or None, got {job_id!r}",
+                field="job_id",
+                value=job_id,
+            )
+        self.max_items = _check_count(max_items, "max_items", none_ok=True)
+        self.max_delay = check_seconds(max_delay, "max_delay", none_ok=True)
+        if backend is None and (max_items is not None or max_delay is not None):
+            raise InvalidArgumentError(
+                "a flush policy (max_items, max_delay) needs a backend to flush into",
+                field="backend",
+                value=None,
+            )
+        pending = _check_count(max_pending, "max_pending", none_ok=False)
+        assert pending is not None  # none_ok is False
+        self.max_pending = pending
+        self._clock = clock
+        self._timer = timer
+        self._backend = backend
+        self._job_id = job_id
+        self._batch = empty_batch()
+        self._in_flight = 0
+        self._oldest: float | None = None  # timer reading when the oldest queued item came
+        self._changed: asyncio.Condition | None = None
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._closed = False
+        self._flushes = 0
+        #: The error of the last background flush that failed (None after one succeeds).
+        self.last_error: BaseException | None = None
+
+    # ------------------------------------------------------------ adding
+
+    async def add_task_update(
+        self,
+        task_id: str,
+        status: str,
+        result: Any = None,
+        error: str | None = None,
+        at: float | None = None,
+    ) -> None:
+        """Queue a task update (validated and stamped now), waiting while the queue is full.
+
+        Raises:
+            InvalidUpdateError: a field has the wrong type or value; nothing is queued.
+            InvalidArgumentError: the batcher is closed.
+            StateError: the store refuses the background flush while the queue
+                is full (waiting would never end); nothing is queued.
+        """
+        stamp = self._clock() if at is None else at
+        add = partial(
+            add_task_update, task_id=task_id, status=status, result=result, error=error, at=stamp
+        )
+        await self._add(add)
+
+    async def add_cost_record(
+        self, agent_name: str, expected: Any, actual: Any, job_id: str, at: float | None = None
+    ) -> None:
+        """Queue a cost record (validated and made exact now), waiting while the queue is full.
+
+        Raises:
+            BudgetError: a field has the wrong type or value; nothing is queued.
+            InvalidArgumentError, StateError: as `add_task_update`.
+        """
+        record = {
+            "agent_name": agent_name,
+            "expected": expected,
+            "actual": actual,
+            "job_id": job_id,
+            "at": self._clock() if at is None else at,
+        }
+        await self._add(partial(add_cost_record, record=record))
+
+    async def _add(self, add: Callable[[PendingBatch], PendingBatch]) -> None:
+        """Queue one item, waiting for room first when the queue is full.
+
+        The item is validated before any wait, so a bad one never waits.
+        """
+        if self._closed:
+            raise InvalidArgumentError(
+                "the AsyncStateBatcher is closed", field="batcher", value="closed"
+            )
+        changed = self._condition()
+        async with changed:
+            if self._size() >= self.max_pending:
+                add(empty_batch())  # validate now; raises for a bad item
+                self._start()
+                await changed.wait_for(lambda: self._size() < self.max_pending or self._refused())
+                if self._size() >= self.max_pending and self.last_error is not None:
+                    raise self.last_error
+            self._batch = add(self._batch)
+            if self._oldest is None:
+                self._oldest = self._timer()
+            changed.notify_all()
+        self._start()
+
+    def _size(self) -> int:
+        """Items queued or in flight: what backpressure bounds."""
+        return len(self) + self._in_flight
+
+    def _refused(self) -> bool:
+        """True when the last background flush was refused, not merely unable to reach Ray."""
+        return self.last_error is not None and not isinstance(self.last_error, StateUnavailable)
+
+    def _condition(self) -> asyncio.Condition:
+        if self._changed is None:
+            self._changed = asyncio.Condition()
+        return self._changed
+
+    # ------------------------------------------------------------ policy
+
+    def _start(self) -> None:
+        """Start the background flusher if there is a policy and it is not running."""
+        policy = self.max_items is not None or self.max_delay is not None
+        if (
+            self._backend is not None
+            and (policy or self._size() >= self.max_pending)
+            and not self._closed
+            and (self._flusher is None or self._flusher.done())
+        ):
+            self._flusher = asyncio.get_running_loop().create_task(self._run())
+
+    def _due(self) -> bool:
+        size = len(self)
+        if not size:
+            return False
+        return (
+            (self.max_items is not None and size >= self.max_items)
+            or size + self._in_flight >= self.max_pending
+            or (
+                self.max_delay is not None
+                and self._oldest is not None
+                and self._timer() - self._oldest >= self.max_delay
+            )
+        )
+
+    async def flush_if_due(self) -> bool:
+        """Flush into the backend when the policy is due; True when it flushed.
+
+        The background task calls it; a caller may too. O(1) when nothing is due.
+
+        Raises:
+            StateError: the flush failed; every item stays queued.
+        """
+        if self._backend is None or not self._due():
+            return False
+        await self.flush()
+        return True
+
+    async def _run(self) -> None:
+        """Background flusher: wait until due, flush; after a failure back off and retry."""
+        changed = self._condition()
+        backoff = self.max_delay or 0.05
+        while not self._closed:
+            async with changed:
+                while not self._due() and not self._closed:
+                    timeout = None
+                    if self._oldest is not None and self.max_delay is not None:
+                        timeout = max(0.0, self._oldest + self.max_delay - self._timer())
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(changed.wait(), timeout)
+            if self._closed:
+                return
+            try:
+                await self.flush_if_due()
+            except StateError as err:
+                self.last_error = err
+                async with changed:
+                    changed.notify_all()  # a full queue's waiters may now give up
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+            else:
+                self.last_error = None
+                backoff = self.max_delay or 0.05
+
+    # ------------------------------------------------------------ flushing
+
+    async def flush(self) -> None:
+        """Send everything queued, of both kinds, into the backend (one call per kind).
+
+        Raises:
+            InvalidArgumentError: no backend, or task updates queued and no ``job_id``.
+            StateError: the backend refused a batch; it stays queued.
+        """
+        if self._backend is None:
+            raise InvalidArgumentError(
+                "flush() needs a backend; pass backend= or use flush_task_updates(target)",
+                field="backend",
+                value=None,
+            )
+        has_updates = bool(self._batch.task_updates)
+        has_any = has_updates or bool(self._batch.cost_records)
+        if has_updates:
+            if self._job_id is None:
+                raise InvalidArgumentError(
+                    "job_id is required to flush task updates into a backend",
+                    field="job_id",
+                    value=None,
+                )
+            await self.flush_task_updates(self._backend, self._job_id)
+        await self.flush_budget_updates(self._backend)
+        if has_any:
+            self._flushes += 1
+
+    @property
+    def flushes(self) -> int:
+        """How many `flush` calls (the policy's, `close`'s or the caller's) sent anything."""
+        return self._flushes
+
+    async def flush_task_updates(self, target: Any, job_id: str | None = None) -> Any:
+        """Apply every queued task update in one batch; as `StateBatcher.flush_task_updates`.
+
+        Args:
+            target: The job's ObjectRef, or an async store.
+            job_id: The job, required with a store (and refused with a ref).
+
+        Returns:
+            The new ref, or the store's version; ``target`` or None when nothing is queued.
+
+        Raises:
+            InvalidArgumentError: ``target`` is neither; a store without ``job_id``.
+            StateError: the batch was refused; every update stays queued, none applied.
+        """
+        send: Callable[[list[Any]], Any]
+        if isinstance(target, ray.ObjectRef):
+            if job_id is not None:
+                raise InvalidArgumentError(
+                    "job_id is only for a store target; a ref is the job itself",
+                    field="job_id",
+                    value=job_id,
+                )
+            send, nothing = partial(AsyncStateManager.batch_update_tasks, target), target
+        else:
+            _check_store(target, "update_tasks")
+            if job_id is None:
+                raise InvalidArgumentError(
+                    "job_id is required to flush into a store", field="job_id", value=None
+                )
+            send, nothing = partial(target.update_tasks, job_id), None
+        return await self._flush(_TASKS, send, nothing)
+
+    async def flush_budget_updates(self, target: Any) -> Any:
+        """Apply every queued cost record in one batch; as `StateBatcher.flush_budget_updates`.
+
+        Raises:
+            InvalidArgumentError: ``target`` is neither a ref nor an async store.
+            BudgetError: the batch was refused; every record stays queued, none applied.
+        """
+        send: Callable[[list[Any]], Any]
+        if isinstance(target, ray.ObjectRef):
+            send, nothing = partial(AsyncBudgetManager.batch_record_costs, target), target
+        else:
+            _check_store(target, "record_costs")
+            send, nothing = target.record_costs, None
+        return await self._flush(_COSTS, send, nothing)
+
+    async def _flush(self, kind: str, send: Callable[[list[Any]], Any], nothing: Any) -> Any:
+        """Take one kind's items out, send them; if that fails or is cancelled, put them back."""
+        lock = self._locks.setdefault(kind, asyncio.Lock())
+        async with lock:  # flushes of one kind go one at a time, so items keep their order
+            self._batch, items = _take(self._batch, kind)
+            if not items:
+                return nothing
+            self._in_flight += len(items)
+            try:
+                result = await send(items)
+            except BaseException:
+                self._batch = _requeue(self._batch, kind, items)
+                raise
+            finally:
+                self._in_flight -= len(items)
+                await self._after_flush()
+            return result
+
+    async def _after_flush(self) -> None:
+        changed = self._condition()
+        async with changed:
+            if not len(self):
+                self._oldest = None
+            changed.notify_all()
+
+    # ------------------------------------------------------------ state
+
+    def pending(self) -> PendingBatch:
+        """Return an immutable snapshot of what is queued (not what is in flight)."""
+        return self._batch
+
+    def clear(self) -> PendingBatch:
+        """Drop everything queued and return it; items in flight are not queued, so not returned."""
+        dropped, self._batch = self._batch, empty_batch()
+        self._oldest = None
+        return dropped
+
+    def __len__(self) -> int:
+        """Number of queued items of both kinds."""
+        return len(self._batch.task_updates) + len(self._batch.cost_records)
+
+    async def close(self) -> None:
+        """Stop the background flusher, flush what is queued into the backend, refuse later adds.
+
+        A flush in flight is let finish, not cancelled. Calling it again is
+        harmless; if the final flush fails, the batcher stays open with
+        everything queued and the error is raised.
+
+        Raises:
+            StateError: the final flush was refused.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._flusher is not None:
+            changed = self._condition()
+            async with changed:
+                changed.notify_all()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        if self._backend is not None:
+            try:
+                await self.flush()
+            except BaseException:
+                self._closed = False
+                raise
+
+    async def __aenter__(self) -> AsyncStateBatcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+def _check_store(target: Any, method: str) -> None:
+    if not hasattr(target, method):
+        raise InvalidArgumentError(
+            f"target must be a ray.ObjectRef or an async store with {method}(), "
+            f"got {type(target).__name__}: {target!r}",
+            field="target",
+            value=target,
+        )

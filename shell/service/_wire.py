@@ -30,8 +30,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return f"{value:f}"
-    if isinstance(value, tuple) and hasattr(value, "_asdict"):
-        return {key: _plain(item) for key, item in value._asdict().items()}
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

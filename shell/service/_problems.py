@@ -23,6 +23,7 @@ from shell.errors import DuplicateJobError, StateUnavailable, UnknownJobError
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
     "RETRY_AFTER_SECONDS",
+    "BodyTooLargeError",
     "UnknownAgentError",
     "error_problem",
     "problem_body",
@@ -38,6 +39,10 @@ _MAX_VALUE_CHARS = 200
 
 class UnknownAgentError(StateError, ValueError):
     """A reservation names an agent the store's budget does not know (HTTP 404)."""
+
+
+class BodyTooLargeError(StateError, ValueError):
+    """A request body over the configured limit (HTTP 413); ``value`` is the limit."""
 
 
 _CONFLICTS: tuple[type[StateError], ...] = (
@@ -63,6 +68,8 @@ def status_of(err: StateError) -> int:
     """Return the HTTP status of a library error (never 500: every StateError is named)."""
     if isinstance(err, StateUnavailable):
         return 503
+    if isinstance(err, BodyTooLargeError):
+        return 413
     if isinstance(err, (UnknownJobError, UnknownAgentError)):
         return 404
     if _is_conflict(err):

@@ -16,7 +16,7 @@ from typing import Any
 from starlette.responses import JSONResponse, Response
 
 from shell.errors import InvalidArgumentError
-from shell.service._problems import PROBLEM_MEDIA_TYPE, problem_body
+from shell.service._problems import PROBLEM_MEDIA_TYPE, BodyTooLargeError, error_problem
 
 __all__ = ["BodyLimit", "JSONBody", "dumps", "read_json", "too_large"]
 
@@ -46,20 +46,16 @@ class JSONBody(JSONResponse):
         return dumps(content)
 
 
-class _BodyTooLarge(Exception):
-    """Raised inside `BodyLimit` when a streamed body passes the limit (never escapes it)."""
-
-
 def too_large(limit: int) -> Response:
     """Return the 413 problem response for a body over ``limit`` bytes."""
-    body = problem_body(
-        413,
-        "PayloadTooLarge",
-        f"the request body is larger than the limit of {limit} bytes",
-        field="body",
-        value=limit,
-    )
+    _, body = error_problem(_too_large_error(limit))
     return Response(dumps(body), status_code=413, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def _too_large_error(limit: int) -> BodyTooLargeError:
+    return BodyTooLargeError(
+        f"the request body is larger than the limit of {limit} bytes", field="body", value=limit
+    )
 
 
 class BodyLimit:
@@ -93,7 +89,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self._limit:
-                    raise _BodyTooLarge
+                    raise _too_large_error(self._limit)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -103,7 +99,7 @@ class BodyLimit:
 
         try:
             await self._app(scope, counted_receive, watched_send)
-        except _BodyTooLarge:
+        except BodyTooLargeError:
             if not started:
                 await too_large(self._limit)(scope, receive, send)
 

@@ -11,7 +11,12 @@ import pytest
 from core.errors import BudgetError, InvalidTransitionError
 from shell.errors import InvalidArgumentError, StateUnavailable, UnknownJobError
 from shell.service import AccessTokens, load_tokens, service_settings
-from shell.service._problems import UnknownAgentError, error_problem, status_of
+from shell.service._problems import (
+    BodyTooLargeError,
+    UnknownAgentError,
+    error_problem,
+    status_of,
+)
 from shell.service._schemas import COMPONENTS, check_array, check_object
 from shell.service._tokens import Access
 from shell.service._wire import dumps, read_json
@@ -85,6 +90,7 @@ def test_statuses_follow_the_error_family() -> None:
     )
     assert status_of(BudgetError("bad amount", field="expected")) == 422
     assert status_of(InvalidArgumentError("x")) == 422
+    assert status_of(BodyTooLargeError("x", field="body", value=1)) == 413
 
 
 def test_problem_bodies_bound_the_value_and_survive_hostile_reprs() -> None:

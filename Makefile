@@ -11,14 +11,14 @@ CORE_VENV := .venv-core
 CORE_BIN := $(CORE_VENV)/bin
 CORE_STAMP := $(CORE_VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: all venv core-venv test lint typecheck contracts unit core-without-ray properties demo bench bench-full clean
+.PHONY: all venv core-venv browser test lint typecheck contracts unit core-without-ray properties demo bench bench-full clean
 
 all: test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[ray,demo,test,dev,bench,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[ray,demo,test,dev,bench,postgres,serve,serve-test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -51,10 +51,16 @@ contracts: venv
 unit: venv
 	$(BIN)/python -m pytest tests
 
+# The service's page is tested in Debian's chromium, driven by Playwright through its
+# executable path (Playwright cannot download its own browsers here): install it if missing.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 properties: venv
 	$(BIN)/python -m pytest properties
 
-test: lint typecheck contracts core-without-ray
+test: lint typecheck contracts core-without-ray browser
 	$(BIN)/python -m pytest tests properties
 
 demo: venv

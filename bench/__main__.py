@@ -27,6 +27,7 @@ SCENARIOS = (
     "bench.scaling",
     "bench.journal",
     "bench.async_api",
+    "bench.service_http",
 )
 NEEDS_RAY = {
     "bench.shell_ops",
@@ -34,6 +35,7 @@ NEEDS_RAY = {
     "bench.scaling",
     "bench.journal",
     "bench.async_api",
+    "bench.service_http",
 }
 
 

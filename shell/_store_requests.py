@@ -72,6 +72,7 @@ __all__ = [
     "discard_actor",
     "job_state",
     "job_summary",
+    "list_jobs",
     "lookup_actor",
     "new_command_id",
     "ping",
@@ -250,6 +251,11 @@ def close_job(job_id: Any, command_id: Any = None) -> StoreRequest:
     """
     check_name(job_id, "job_id")
     return _change(close_job_command(new_command_id(command_id), job_id))
+
+
+def list_jobs() -> StoreRequest:
+    """The request for `StateStore.list_jobs`."""
+    return StoreRequest("list_jobs", ())
 
 
 def budget_summary() -> StoreRequest:

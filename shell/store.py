@@ -427,6 +427,15 @@ class StateStore:
         if request is not None:
             self._send(request)
 
+    def list_jobs(self) -> dict[str, int]:
+        """Return every job id with its version, closed ones too, sorted by id; O(jobs log jobs).
+
+        Raises:
+            StateUnavailable: the store is gone.
+        """
+        versions: dict[str, int] = self._send(requests.list_jobs())
+        return versions
+
     def budget_summary(self) -> dict[str, Any]:
         """Return `core.budget.summary.summarize_budget` of the store's budget.
 

@@ -32,6 +32,7 @@ from core.ledger import (
     job_state,
     job_summary,
     job_version,
+    job_versions,
     open_ledger,
     poll_job,
 )
@@ -222,6 +223,10 @@ class StoreCore(Waiting):
             UnknownJobError: no such job.
         """
         return job_version(self._ready(), job_id)
+
+    def list_jobs(self) -> dict[str, int]:
+        """Return every job id with its version (closed too), sorted by id; O(jobs log jobs)."""
+        return job_versions(self._ready())
 
     def poll_job(self, job_id: str, since_version: int | None) -> tuple[int, dict[str, Any] | None]:
         """Return ``(version, summary)``, with ``summary`` None when ``version == since_version``.

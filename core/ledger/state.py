@@ -299,6 +299,11 @@ def job_version(state: LedgerState, job_id: str) -> int:
     return state.versions[job_id]
 
 
+def job_versions(state: LedgerState) -> dict[str, int]:
+    """Return every job's version (open and closed), sorted by job id. O(jobs log jobs)."""
+    return dict(sorted(state.versions.items()))
+
+
 def job_summary(state: LedgerState, job_id: str) -> dict[str, Any]:
     """Return `core.jobs.summary.summarize_job` of a job, or a closed job's final summary.
 

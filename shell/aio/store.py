@@ -326,6 +326,11 @@ class AsyncStateStore:
         if request is not None:
             await self._send(request)
 
+    async def list_jobs(self) -> dict[str, int]:
+        """Return every job id with its version; as `StateStore.list_jobs`."""
+        versions: dict[str, int] = await self._send(requests.list_jobs())
+        return versions
+
     async def budget_summary(self) -> dict[str, Any]:
         """Return the budget's summary; as `StateStore.budget_summary`."""
         summary: dict[str, Any] = await self._send(requests.budget_summary())

@@ -1,0 +1,83 @@
+"""``python -m shell.service``: a standalone run from an agents file, and its refusals."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from service_helpers import free_port
+
+from shell.service._standalone import load_agents_file, main
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_AGENTS = ROOT / "shell" / "demo" / "agents.toml"
+
+
+def test_agents_file_keeps_the_budget_blocks_of_the_demo_file() -> None:
+    """The demo's agents file loads: budget and each agent's name, price and limit only."""
+    budget, agents = load_agents_file(DEMO_AGENTS)
+    assert budget == {"total_budget": "60.00"}
+    assert agents[0] == {"name": "survey-panel", "price": "2.50", "max_total_spend": "20.00"}
+    assert all(set(a) <= {"name", "price", "max_total_spend"} for a in agents)
+
+
+@pytest.mark.parametrize(
+    ("extra", "env", "message"),
+    [
+        ([], {}, "EAP_STATE_WRITE_TOKEN"),
+        (["--budget", "-5"], {"w": "w" * 20, "r": "r" * 20}, "total_budget"),
+        (["--agents-file", "/nonexistent.toml"], {"w": "w" * 20, "r": "r" * 20}, "agents file"),
+    ],
+)
+def test_bad_configuration_exits_2_before_ray_starts(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    env: dict[str, str],
+    message: str,
+) -> None:
+    """No tokens, a bad budget or a missing file: exit status 2 with the reason, no Ray started."""
+    monkeypatch.delenv("EAP_STATE_WRITE_TOKEN", raising=False)
+    monkeypatch.delenv("EAP_STATE_READ_TOKEN", raising=False)
+    if env:
+        monkeypatch.setenv("EAP_STATE_WRITE_TOKEN", env["w"])
+        monkeypatch.setenv("EAP_STATE_READ_TOKEN", env["r"])
+    assert main(["--agents-file", str(DEMO_AGENTS), *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path) -> None:
+    """The module starts Ray, a store and Serve, answers the read token, and stops on SIGINT."""
+    port = free_port()
+    read_token = secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "EAP_STATE_WRITE_TOKEN": secrets.token_urlsafe(24),
+        "EAP_STATE_READ_TOKEN": read_token,
+    }
+    command = [sys.executable, "-m", "shell.service", "--agents-file", str(DEMO_AGENTS)]
+    command += ["--budget", "12.5", "--port", str(port), "--name", f"standalone-{port}"]
+    log = tmp_path / "stderr"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    try:
+        assert process.stdout is not None
+        assert "ready at" in process.stdout.readline(), log.read_text()[-3000:]
+        reply = httpx.get(
+            f"http://127.0.0.1:{port}/budget",
+            headers={"Authorization": f"Bearer {read_token}"},
+            timeout=30,
+        )
+        assert reply.status_code == 200
+        assert reply.json()["total_budget"] == "12.5"
+        assert read_token not in " ".join(command)
+    finally:
+        process.send_signal(2)
+        assert process.wait(timeout=60) == 0

@@ -12,10 +12,10 @@ from core.errors import (
     BudgetError,
     CommandConflictError,
     DuplicateJobError,
+    InvalidTaskError,
     InvalidUpdateError,
     JournalFormatError,
     StateError,
-    UnjournalableValueError,
     UnknownJobError,
 )
 from core.frozen import FrozenDict, freeze
@@ -177,7 +177,8 @@ def test_factories_validate_before_anything_is_applied() -> None:
         release_command("c", "a", "-1", None)
     with pytest.raises(BudgetError):
         record_costs_command("c", [{"agent_name": "a", "expected": 1}])
-    with pytest.raises(UnjournalableValueError):
+    # Task data is checked at the one door (core.frozen) before it reaches the journal.
+    with pytest.raises(InvalidTaskError, match="input_data"):
         add_tasks_command("c", "j", [{"task_id": "t", "agent_name": "a", "input_data": object()}])
 
 

@@ -153,19 +153,19 @@ def _freeze(value: Any, depth: int) -> Any:
         return value
     if depth == 0:
         raise _Refused(f"is nested more than {MAX_DEPTH} levels deep (or is cyclic)")
-    if isinstance(value, Mapping):
+    if kind is dict or kind is FrozenDict or isinstance(value, Mapping):
         return _freeze_mapping(value, depth - 1)
-    if kind is tuple and _PLAIN_ATOMS.issuperset(map(type, value)):
-        return value
+    if kind is tuple or kind is list:
+        if _PLAIN_ATOMS.issuperset(map(type, value)):
+            return value if kind is tuple else tuple(value)
+        frozen = _freeze_items(value, depth - 1)  # built-in: iterating runs no caller code
+        return value if kind is tuple and all(map(_is, frozen, value)) else tuple(frozen)
     if isinstance(value, _SEQUENCES):
+        return tuple(_freeze_items(_read(value, list), depth - 1))
+    if isinstance(value, _SETS):
         items = _read(value, list)
         frozen = _freeze_items(items, depth - 1)
-        if kind is tuple and all(map(_is, frozen, items)):
-            return value
-        return tuple(frozen)
-    if isinstance(value, _SETS):
-        frozen = _freeze_items(_read(value, list), depth - 1)
-        if kind is frozenset and all(map(_is, frozen, value)):
+        if kind is frozenset and all(map(_is, frozen, items)):
             return value
         return frozenset(frozen)
     if isinstance(value, bytearray):
@@ -189,11 +189,15 @@ def _read(value: Any, how: Any) -> Any:
         raise refused from err
 
 
-def _freeze_items(items: list[Any], depth: int) -> list[Any]:
-    frozen = []
+def _freeze_items(items: Any, depth: int) -> list[Any]:
+    frozen: list[Any] = []
+    append = frozen.append
     for index, item in enumerate(items):
+        if type(item) in _PLAIN_ATOMS:
+            append(item)
+            continue
         try:
-            frozen.append(_freeze(item, depth))
+            append(_freeze(item, depth))
         except _Refused as refused:
             refused.path.append(f"[{index}]")
             raise
@@ -206,28 +210,36 @@ def _items_of(value: Any) -> list[tuple[Any, Any]]:
 
 def _freeze_mapping(value: Any, depth: int) -> Any:
     kind = type(value)
-    if (
-        (kind is dict or kind is FrozenDict)
-        and _PLAIN_ATOMS.issuperset(map(type, value.values()))
-        and _PLAIN_ATOMS.issuperset(map(type, value))
-    ):
-        # The common case, a flat dict of plain values: one C pass, no Python loop.
-        return value if kind is FrozenDict else FrozenDict(value)
-    items = _read(value, _items_of)
-    changed = type(value) is not FrozenDict
+    if kind is dict or kind is FrozenDict:
+        if _PLAIN_ATOMS.issuperset(map(type, value.values())) and _PLAIN_ATOMS.issuperset(
+            map(type, value)
+        ):
+            # The common case, a flat dict of plain values: one C pass, no Python loop.
+            return value if kind is FrozenDict else FrozenDict(value)
+        items = list(value.items())  # built-in: reading runs no caller code
+    else:
+        items = _read(value, _items_of)
+    changed = kind is not FrozenDict
     frozen: dict[Any, Any] = {}
     for key, item in items:
-        try:
-            frozen_key = _freeze(key, depth)
-        except _Refused as refused:
-            refused.path.append(f" key {describe(key)}")
-            raise
+        if type(key) in _PLAIN_ATOMS:
+            frozen_key = key
+        else:
+            try:
+                frozen_key = _freeze(key, depth)
+            except _Refused as refused:
+                refused.path.append(f" key {describe(key)}")
+                raise
+            changed = changed or frozen_key is not key
+        if type(item) in _PLAIN_ATOMS:
+            frozen[frozen_key] = item
+            continue
         try:
             frozen_item = _freeze(item, depth)
         except _Refused as refused:
             refused.path.append(f"[{describe(key)}]")
             raise
-        changed = changed or frozen_key is not key or frozen_item is not item
+        changed = changed or frozen_item is not item
         frozen[frozen_key] = frozen_item
     if len(frozen) != len(items):
         raise _Refused("has keys that are equal once frozen (e.g. a list and a tuple)")

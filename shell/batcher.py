@@ -40,6 +40,7 @@ from core.batching import (
     requeue_cost_records,
     requeue_task_updates,
 )
+from core.errors import describe
 from shell.errors import InvalidArgumentError
 from shell.inputs import check_name, check_seconds
 from shell.managers import BudgetManager, StateManager
@@ -59,7 +60,7 @@ def _check_target(target: Any, method: str) -> None:
         return
     raise InvalidArgumentError(
         f"target must be a ray.ObjectRef or a store with {method}(), "
-        f"got {type(target).__name__}: {target!r}",
+        f"got {type(target).__name__}: {describe(target)}",
         field="target",
         value=target,
     )
@@ -68,7 +69,7 @@ def _check_target(target: Any, method: str) -> None:
 def _check_callable(value: Any, field: str) -> None:
     if not callable(value):
         raise InvalidArgumentError(
-            f"{field} must be callable, got {value!r}", field=field, value=value
+            f"{field} must be callable, got {describe(value)}", field=field, value=value
         )
 
 
@@ -109,7 +110,7 @@ class StateBatcher:
         ):
             raise InvalidArgumentError(
                 "backend must have update_tasks() and record_costs() (a RefStore or "
-                f"StateStore), got {type(backend).__name__}: {backend!r}",
+                f"StateStore), got {type(backend).__name__}: {describe(backend)}",
                 field="backend",
                 value=backend,
             )
@@ -119,7 +120,7 @@ class StateBatcher:
             isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
         ):
             raise InvalidArgumentError(
-                f"max_items must be an int >= 1 or None, got {max_items!r}",
+                f"max_items must be an int >= 1 or None, got {describe(max_items)}",
                 field="max_items",
                 value=max_items,
             )
@@ -332,7 +333,7 @@ class StateBatcher:
         if not store and job_id is not None:
             raise InvalidArgumentError(
                 "job_id is only for a store: a job's ObjectRef already names its job, "
-                f"got job_id={job_id!r}",
+                f"got job_id={describe(job_id)}",
                 field="job_id",
                 value=job_id,
             )

@@ -22,6 +22,7 @@ from typing import Any
 
 from cachetools import TTLCache
 
+from core.errors import describe
 from shell.errors import InvalidArgumentError
 from shell.inputs import check_clock, check_seconds
 from shell.ray_ops import check_ref, check_refs, count_cache, ray_get
@@ -76,7 +77,9 @@ class StateCache:
         check_seconds(ttl, "ttl")
         if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
             raise InvalidArgumentError(
-                f"maxsize must be an int >= 1, got {maxsize!r}", field="maxsize", value=maxsize
+                f"maxsize must be an int >= 1, got {describe(maxsize)}",
+                field="maxsize",
+                value=maxsize,
             )
         check_clock(clock)
         self.ttl = float(ttl)
@@ -117,7 +120,7 @@ class StateCache:
     def _check_fn(compute_fn: Any) -> None:
         if compute_fn is not None and not callable(compute_fn):
             raise InvalidArgumentError(
-                f"compute_fn must be callable or None, got {compute_fn!r}",
+                f"compute_fn must be callable or None, got {describe(compute_fn)}",
                 field="compute_fn",
                 value=compute_fn,
             )

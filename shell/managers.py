@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from core.batch_args import item_ident, plain_mapping
 from core.batching import add_cost_record, empty_batch
 from core.budget.reducers import (
     BudgetState,
@@ -31,7 +32,7 @@ from core.budget.reducers import (
     reserve,
 )
 from core.budget.summary import summarize_budget
-from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, StateError
+from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, StateError, describe
 from core.frozen import freeze
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import TaskUpdates, apply_task_updates
@@ -74,7 +75,7 @@ def cache_or_default(cache: Any) -> StateCache:
         return _DEFAULT_CACHE
     if not isinstance(cache, StateCache):
         raise InvalidArgumentError(
-            f"cache must be a StateCache or None, got {type(cache).__name__}: {cache!r}",
+            f"cache must be a StateCache or None, got {type(cache).__name__}: {describe(cache)}",
             field="cache",
             value=cache,
         )
@@ -91,7 +92,7 @@ def clock_or_now(clock: Any) -> Callable[[], float]:
         return now
     if not callable(clock):
         raise InvalidArgumentError(
-            f"clock must be callable or None, got {clock!r}", field="clock", value=clock
+            f"clock must be callable or None, got {describe(clock)}", field="clock", value=clock
         )
     return clock  # type: ignore[no-any-return]
 
@@ -111,12 +112,14 @@ def _stamped_records(cost_records: Any, at: float) -> list[Mapping[str, Any]]:
     """
     batch = empty_batch()
     for index, raw in enumerate(as_batch(cost_records, "cost_records", BudgetError)):
-        if isinstance(raw, Mapping) and raw.get("at") is None:
-            raw = {**raw, "at": at}
         try:
+            if isinstance(raw, Mapping):
+                raw = plain_mapping(raw, "record", BudgetError)
+                if raw.get("at") is None:
+                    raw = {**raw, "at": at}
             batch = add_cost_record(batch, raw)
         except StateError as err:
-            ident = raw.get("job_id") if isinstance(raw, Mapping) else None
+            ident = item_ident(raw, "job_id")
             raise err.in_batch(index, ident, item="record", ident_name="job_id") from err
     return list(batch.cost_records)
 

@@ -18,12 +18,14 @@ from typing import Any
 
 import ray
 
+from core.batch_args import plain_mapping
 from core.budget.money import to_money
 from core.budget.reducers import BudgetState, ReservationDecision, new_budget
+from core.budget.types import check_iterable
 from core.errors import StateError, describe
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
-from core.jobs.task import TaskRecord
+from core.jobs.task import TaskRecord, iter_task_records
 from shell.errors import (
     DuplicateJobError,
     InvalidArgumentError,
@@ -32,7 +34,7 @@ from shell.errors import (
     UnknownJobError,
 )
 from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import raise_translated, ray_get, require_ray, translate_ray_error
+from shell.ray_ops import ray_get, require_ray, translate_ray_error
 from shell.store_actor import PROTOCOL, StoreCore
 
 __all__ = [
@@ -58,7 +60,7 @@ _SHUTDOWN_WAIT = 10.0
 def _check_name(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
+            f"{field} must be a non-empty str, got {describe(value)}", field=field, value=value
         )
     return value
 
@@ -111,13 +113,15 @@ class StateStore:
             StoreExistsError: ``name`` is already taken in ``namespace``.
             StateUnavailable: Ray could not start the actor.
         """
-        agents = list(agents_config) if isinstance(agents_config, Iterable) else agents_config
+        agents = check_iterable(agents_config, "agents_config")
         new_budget(budget_config, agents)
         name = None if name is None else _check_name(name, "name")
         namespace = None if namespace is None else _check_name(namespace, "namespace")
         if not isinstance(detached, bool):
             raise InvalidArgumentError(
-                f"detached must be a bool, got {detached!r}", field="detached", value=detached
+                f"detached must be a bool, got {describe(detached)}",
+                field="detached",
+                value=detached,
             )
         if detached and name is None:
             # An unnamed detached actor could never be reached or shut down again.
@@ -137,7 +141,8 @@ class StateStore:
         except ValueError as err:
             if name is not None and "already taken" in str(err):
                 raise StoreExistsError(
-                    f"a Ray actor named {name!r} already exists in namespace {namespace!r}",
+                    f"a Ray actor named {describe(name)} already exists "
+                    f"in namespace {describe(namespace)}",
                     field="name",
                     value=name,
                 ) from err
@@ -170,7 +175,7 @@ class StateStore:
             actor = ray.get_actor(name, namespace=namespace)
         except ValueError as err:
             raise StateUnavailable(
-                f"no StateStore named {name!r} in namespace {namespace!r}: {err}",
+                f"no StateStore named {describe(name)} in namespace {describe(namespace)}: {err}",
                 field="name",
                 value=name,
             ) from err
@@ -181,7 +186,8 @@ class StateStore:
             answer = err
         if answer != PROTOCOL:
             raise StateUnavailable(
-                f"the actor named {name!r} in namespace {namespace!r} is not a StateStore",
+                f"the actor named {describe(name)} in namespace {describe(namespace)} "
+                "is not a StateStore",
                 field="name",
                 value=name,
             )
@@ -227,7 +233,7 @@ class StateStore:
 
     def _describe(self) -> str:
         if self._name is not None:
-            return f"store {self._name!r} (namespace {self._namespace!r})"
+            return f"store {describe(self._name)} (namespace {describe(self._namespace)})"
         actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
         return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
@@ -248,7 +254,15 @@ class StateStore:
         except StateError:
             raise
         except Exception as err:
-            raise_translated(err, self._describe())
+            translated = translate_ray_error(err, self._describe())
+            if translated is err:  # not Ray's: the arguments could not be serialised
+                translated = InvalidArgumentError(
+                    f"the arguments of {method} could not be sent to {self._describe()}: "
+                    f"{describe(err)}",
+                    field=method,
+                    value=args,
+                )
+            raise translated from err
 
     def create_job(self, description: str, job_id: str | None = None) -> str:
         """Create an empty job in the store.
@@ -270,7 +284,7 @@ class StateStore:
         job_id = uuid.uuid4().hex if job_id is None else _check_name(job_id, "job_id")
         if not isinstance(description, str):
             raise InvalidArgumentError(
-                f"description must be a str, got {description!r}",
+                f"description must be a str, got {describe(description)}",
                 field="description",
                 value=description,
             )
@@ -294,7 +308,9 @@ class StateStore:
             StateUnavailable: the store is gone.
         """
         _check_name(job_id, "job_id")
-        version: int = self._call("add_tasks", job_id, as_batch(tasks, "tasks"))
+        # Parsed here, before any remote call; the actor checks the records again.
+        records = list(iter_task_records(as_batch(tasks, "tasks")))
+        version: int = self._call("add_tasks", job_id, records)
         return version
 
     def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
@@ -371,7 +387,7 @@ class StateStore:
             isinstance(since_version, bool) or not isinstance(since_version, int)
         ):
             raise InvalidArgumentError(
-                f"since_version must be an int or None, got {since_version!r}",
+                f"since_version must be an int or None, got {describe(since_version)}",
                 field="since_version",
                 value=since_version,
             )
@@ -405,14 +421,16 @@ class StateStore:
             _check_name(reservation_id, "reservation_id")
         if agent_config is not None and not isinstance(agent_config, Mapping):
             raise InvalidArgumentError(
-                f"agent_config must be a mapping or None, got {agent_config!r}",
+                f"agent_config must be a mapping or None, got {describe(agent_config)}",
                 field="agent_config",
                 value=agent_config,
             )
         decision: ReservationDecision = self._call(
             "reserve",
             agent_name,
-            None if agent_config is None else dict(agent_config),
+            None
+            if agent_config is None
+            else plain_mapping(agent_config, "agent_config", InvalidArgumentError),
             reservation_id,
         )
         return decision
@@ -442,7 +460,10 @@ class StateStore:
         """
         batch = as_batch(records, "records", mappings=True)
         if batch:
-            self._call("record_costs", [dict(r) for r in batch])
+            records = [
+                plain_mapping(r, f"records[{i}]", InvalidArgumentError) for i, r in enumerate(batch)
+            ]
+            self._call("record_costs", records)
 
     def budget_summary(self) -> dict[str, Any]:
         """Return `core.budget.summary.summarize_budget` of the store's budget.

@@ -23,6 +23,7 @@ from core.budget.reducers import (
     reserve,
 )
 from core.budget.summary import summarize_budget
+from core.errors import describe
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import TaskUpdates, apply_task_updates
 from core.jobs.summary import summarize_job
@@ -63,7 +64,9 @@ class StoreCore:
         job = self._jobs.get(job_id)
         if job is None:
             raise UnknownJobError(
-                f"the store holds no job with job_id {job_id!r}", field="job_id", value=job_id
+                f"the store holds no job with job_id {describe(job_id)}",
+                field="job_id",
+                value=job_id,
             )
         return job
 
@@ -82,7 +85,7 @@ class StoreCore:
         """
         if job_id in self._jobs:
             raise DuplicateJobError(
-                f"the store already holds a job with job_id {job_id!r}",
+                f"the store already holds a job with job_id {describe(job_id)}",
                 field="job_id",
                 value=job_id,
             )

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMapEvolver
 
-from core.batch_args import check_state
+from core.batch_args import check_state, item_ident
 from core.budget.money import (
     ZERO,
     format_money,
@@ -424,10 +424,6 @@ def _lookup(evolver: PMapEvolver[_K, _V], key: _K) -> _V | None:
         return None
 
 
-def _job_id_of(record: Any) -> Any:
-    return record.get("job_id") if isinstance(record, Mapping) else None
-
-
 def record_costs(state: BudgetState, records: Iterable[Mapping[str, Any]]) -> BudgetState:
     """Record a batch of paid jobs atomically, exactly as `record_cost` one at a time would.
 
@@ -464,7 +460,9 @@ def record_costs(state: BudgetState, records: Iterable[Mapping[str, Any]]) -> Bu
             total_spent = money_add(total_spent, parsed.actual)
             total_reserved = money_sub(total_reserved, settled)
         except StateError as err:
-            raise err.in_batch(index, _job_id_of(raw), item="record", ident_name="job_id") from err
+            raise err.in_batch(
+                index, item_ident(raw, "job_id"), item="record", ident_name="job_id"
+            ) from err
         agents.set(agent.name, agent)
         by_job.set(parsed.job_id, parsed)
         ledger.append(parsed)

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from core.batch_args import item_list
+from core.batch_args import item_ident, item_list
 from core.errors import InvalidUpdateError, StateError, describe
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus
@@ -217,10 +217,7 @@ def _parsed_columns(rows: Sequence[Any], stamp: float | None) -> UpdateColumns:
         try:
             parsed.append(parse_update(raw))
         except StateError as err:
-            ident = raw.get("task_id") if isinstance(raw, Mapping) else None
-            if isinstance(raw, TaskUpdate):
-                ident = raw.task_id
-            raise err.in_batch(index, ident) from err
+            raise err.in_batch(index, item_ident(raw, "task_id")) from err
     if not parsed:
         return _new_tuple(UpdateColumns, ((),) * len(UpdateColumns._fields))
     return stamped_columns(_new_tuple(UpdateColumns, tuple(zip(*parsed, strict=True))), stamp)

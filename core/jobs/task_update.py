@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from core.batch_args import plain_mapping
 from core.errors import InvalidUpdateError, describe
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus, parse_status
@@ -77,17 +78,12 @@ def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
         return update
     if isinstance(update, TaskUpdate):
         return checked_update(*update)
-    if not isinstance(update, Mapping):
-        raise InvalidUpdateError(
-            f"update must be a mapping, got {type(update).__name__}: {describe(update)}",
-            field="update",
-            value=update,
-        )
+    update = plain_mapping(update, "update", InvalidUpdateError)
     if not ALLOWED_UPDATE_KEYS.issuperset(update):
         key = next(k for k in update if k not in ALLOWED_UPDATE_KEYS)
         raise InvalidUpdateError(
             f"unknown update key {describe(key)}; allowed keys are {sorted(ALLOWED_UPDATE_KEYS)}",
-            field=str(key),
+            field=key,
             value=update[key],
         )
     get = update.get

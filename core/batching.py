@@ -13,9 +13,9 @@ from typing import Any, NamedTuple
 from pyrsistent import pvector
 from pyrsistent.typing import PVector
 
-from core.batch_args import check_state
+from core.batch_args import check_state, item_ident, item_list
 from core.budget.reducers import BudgetState, parse_cost_record, record_costs
-from core.errors import InvalidUpdateError, describe
+from core.errors import BudgetError, InvalidUpdateError, StateError, describe
 from core.frozen import FrozenDict
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdate, apply_task_updates, parse_update
@@ -144,11 +144,42 @@ def requeue_task_updates(batch: PendingBatch, updates: Sequence[TaskUpdate]) -> 
     """Return the batch with ``updates`` (from a failed flush) back in front, in their order.
 
     They were dropped when handed to the flush, so updates added meanwhile
-    come after them, as they were added. O(n).
+    come after them, as they were added. O(n); rows `parse_update` made (what a
+    batch holds) are not checked again, anything else is.
+
+    Raises:
+        InvalidUpdateError: ``updates`` is not a batch, or an item is not a valid update.
     """
-    return batch._replace(task_updates=pvector(updates).extend(batch.task_updates))
+    check_state(batch, PendingBatch, "batch")
+    rows = [
+        _located(parse_update, row, index, "task_id")
+        for index, row in enumerate(item_list(updates, "updates", InvalidUpdateError))
+    ]
+    return batch._replace(task_updates=pvector(rows).extend(batch.task_updates))
 
 
 def requeue_cost_records(batch: PendingBatch, records: Sequence[Mapping[str, Any]]) -> PendingBatch:
-    """Return the batch with ``records`` (from a failed flush) back in front, in their order."""
-    return batch._replace(cost_records=pvector(records).extend(batch.cost_records))
+    """Return the batch with ``records`` (from a failed flush) back in front, in their order.
+
+    Raises:
+        BudgetError: ``records`` is not a batch, or an item is not a valid cost record.
+    """
+    check_state(batch, PendingBatch, "batch")
+    rows = [
+        _located(_frozen_record, record, index, "job_id")
+        for index, record in enumerate(item_list(records, "records", BudgetError))
+    ]
+    return batch._replace(cost_records=pvector(rows).extend(batch.cost_records))
+
+
+def _frozen_record(record: Any) -> Mapping[str, Any]:
+    """A cost record as a batch holds it: parsed, exact, read-only."""
+    return FrozenDict(parse_cost_record(record)._asdict())
+
+
+def _located(parse: Any, item: Any, index: int, ident: str) -> Any:
+    """Return ``parse(item)``, its error naming the item's index and id."""
+    try:
+        return parse(item)
+    except StateError as err:
+        raise err.in_batch(index, item_ident(item, ident)) from err

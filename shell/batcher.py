@@ -110,7 +110,7 @@ class StateBatcher:
         ):
             raise InvalidArgumentError(
                 "backend must have update_tasks() and record_costs() (a RefStore or "
-                f"StateStore), got {describe(backend)}",
+                f"StateStore), got {type(backend).__name__}: {describe(backend)}",
                 field="backend",
                 value=backend,
             )
@@ -120,7 +120,7 @@ class StateBatcher:
             isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
         ):
             raise InvalidArgumentError(
-                f"max_items must be an int >= 1 or None, got {max_items!r}",
+                f"max_items must be an int >= 1 or None, got {describe(max_items)}",
                 field="max_items",
                 value=max_items,
             )
@@ -333,7 +333,7 @@ class StateBatcher:
         if not store and job_id is not None:
             raise InvalidArgumentError(
                 "job_id is only for a store: a job's ObjectRef already names its job, "
-                f"got job_id={job_id!r}",
+                f"got job_id={describe(job_id)}",
                 field="job_id",
                 value=job_id,
             )

@@ -5,9 +5,10 @@ stale; the TTL only bounds memory and how long old versions stay pinned in
 the object store (a cached key holds its ref). Built on cachetools'
 `TTLCache` behind a lock, so expiry and LRU eviction are the well-kept ones.
 
-Expiry is also driven by time: one daemon thread per process sweeps every
-live cache every `SWEEP_INTERVAL` seconds, so an expired entry releases its
-ref (and the version it pins) even when the cache is never touched again.
+Expiry is also driven by time: one daemon thread per process (started when a
+cache first stores something) sweeps every live cache every `SWEEP_INTERVAL`
+seconds, so an expired entry releases its ref (and the version it pins) even
+when the cache is never touched again.
 The thread holds caches weakly and decides nothing: it only runs the expiry
 an access would run.
 """
@@ -89,7 +90,10 @@ class StateCache:
         self._hits = 0
         self._misses = 0
         self._ray_gets = 0
-        _SWEEPER.watch(self)
+        # Swept only once it holds something: a process that never caches (a store's
+        # actor, its writers) never starts the sweeper thread, which measurably slowed
+        # the store's actor when every import of the shell started it.
+        self._watched = False
 
     # ------------------------------------------------------------ internals
 
@@ -109,6 +113,9 @@ class StateCache:
     def _store(self, key: tuple[Any, Any], value: Any) -> None:
         with self._lock:
             self._entries[key] = value
+            watched, self._watched = self._watched, True
+        if not watched:
+            _SWEEPER.watch(self)
 
     def _record(self, hits: int, misses: int) -> None:
         with self._lock:

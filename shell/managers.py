@@ -32,7 +32,7 @@ from core.budget.reducers import (
     reserve,
 )
 from core.budget.summary import summarize_budget
-from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, StateError
+from core.errors import BudgetError, InvalidTaskError, InvalidUpdateError, StateError, describe
 from core.frozen import freeze
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import TaskUpdates, apply_task_updates
@@ -75,7 +75,7 @@ def cache_or_default(cache: Any) -> StateCache:
         return _DEFAULT_CACHE
     if not isinstance(cache, StateCache):
         raise InvalidArgumentError(
-            f"cache must be a StateCache or None, got {type(cache).__name__}: {cache!r}",
+            f"cache must be a StateCache or None, got {type(cache).__name__}: {describe(cache)}",
             field="cache",
             value=cache,
         )
@@ -92,7 +92,7 @@ def clock_or_now(clock: Any) -> Callable[[], float]:
         return now
     if not callable(clock):
         raise InvalidArgumentError(
-            f"clock must be callable or None, got {clock!r}", field="clock", value=clock
+            f"clock must be callable or None, got {describe(clock)}", field="clock", value=clock
         )
     return clock  # type: ignore[no-any-return]
 

@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from core.budget.money import to_money
 from core.budget.reducers import BudgetState, ReservationDecision
 from core.budget.summary import summarize_budget
+from core.errors import describe
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.summary import summarize_job
@@ -108,7 +109,9 @@ class RefStore:
         ref = self._jobs.get(check_name(job_id, "job_id"))
         if ref is None:
             raise UnknownJobError(
-                f"the store holds no job with job_id {job_id!r}", field="job_id", value=job_id
+                f"the store holds no job with job_id {describe(job_id)}",
+                field="job_id",
+                value=job_id,
             )
         return ref
 
@@ -148,7 +151,7 @@ class RefStore:
         job_id = uuid.uuid4().hex if job_id is None else check_name(job_id, "job_id")
         if not isinstance(description, str):
             raise InvalidArgumentError(
-                f"description must be a str, got {description!r}",
+                f"description must be a str, got {describe(description)}",
                 field="description",
                 value=description,
             )
@@ -156,7 +159,7 @@ class RefStore:
             self._open()
             if job_id in self._jobs:
                 raise DuplicateJobError(
-                    f"the store already holds a job with job_id {job_id!r}",
+                    f"the store already holds a job with job_id {describe(job_id)}",
                     field="job_id",
                     value=job_id,
                 )

@@ -282,7 +282,7 @@ def check_against_parse_update(batch: Any, default_at: Any) -> None:
     event("valid batch" if failure is None else "invalid batch")
     if failure is None:
         assert isinstance(got, UpdateColumns), got
-        assert got.size == len(rows)
+        assert len(got.task_ids) == len(rows)
         assert all(type(column) is tuple for column in got)
         assert all(type(status) is TaskStatus for status in got.statuses)
         assert _same(got.task_updates(), expected), (got, expected)

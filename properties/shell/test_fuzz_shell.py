@@ -179,6 +179,36 @@ def _flush_tasks(d: st.DataObject, w: _World) -> Callable[[], Any]:
     return _on_batcher("flush_task_updates", lambda d, w: d.draw(w.refs()))(d, w)
 
 
+def _bound_batcher(method: str) -> Draw:
+    """A batcher bound to the store with a drawn (maybe hostile) policy, then ``method()``.
+
+    Made inside the call, so a hostile argument is refused by the constructor under test.
+    """
+
+    def draw(d: st.DataObject, w: _World) -> Callable[[], Any]:
+        job_id = d.draw(maybe_hostile(st.just("job-a")))
+        max_items = d.draw(maybe_hostile(st.none() | st.integers(1, 3)))
+        max_delay = d.draw(maybe_hostile(st.none() | st.just(1.0)))
+        task_ids = d.draw(st.lists(st.sampled_from(TASK_IDS), max_size=2))
+
+        def thunk() -> Any:
+            batcher = StateBatcher(
+                clock=lambda: 1.0,
+                backend=w.store,
+                job_id=job_id,
+                max_items=max_items,
+                max_delay=max_delay,
+                timer=lambda: 5.0,
+            )
+            for task_id in task_ids:
+                batcher.add_task_update(task_id, "running")
+            return getattr(batcher, method)()
+
+        return thunk
+
+    return draw
+
+
 SHELL_CALLS: dict[str, Draw] = {
     "StateManager.create_job_execution": lambda d, w: (
         lambda: StateManager.create_job_execution(
@@ -254,6 +284,7 @@ SHELL_CALLS: dict[str, Draw] = {
     ),
     "StateCache.invalidate": lambda d, w: lambda: StateCache().invalidate(d.draw(w.refs())),
     "StateCache.stats": lambda d, w: lambda: StateCache().stats(),
+    "StateCache.sweep": lambda d, w: lambda: StateCache().sweep(),
     "StateBatcher.__init__": lambda d, w: lambda: StateBatcher(d.draw(hostile_values)),
     "StateBatcher.add_task_update": _on_batcher(
         "add_task_update",
@@ -275,6 +306,9 @@ SHELL_CALLS: dict[str, Draw] = {
     "StateBatcher.flush_budget_updates": _on_batcher("flush_budget_updates", _flush_target),
     "StateBatcher.pending": _on_batcher("pending"),
     "StateBatcher.clear": _on_batcher("clear"),
+    "StateBatcher.flush": _bound_batcher("flush"),
+    "StateBatcher.flush_if_due": _bound_batcher("flush_if_due"),
+    "StateBatcher.close": _bound_batcher("close"),
     "StateStore.create_job": lambda d, w: (
         lambda: w.store.create_job(
             d.draw(maybe_hostile(st.text(max_size=4))),

@@ -188,7 +188,7 @@ def check_record(record: TaskRecord) -> TaskRecord:
         raise InvalidTaskError(
             f"status must be a TaskStatus, got {describe(status)}", field="status", value=status
         )
-    if error is not None and type(error) is not str:
+    if error is not None and not isinstance(error, str):
         raise InvalidTaskError(
             f"error must be a str or None, got {describe(error)}", field="error", value=error
         )

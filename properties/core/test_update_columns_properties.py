@@ -32,6 +32,7 @@ from core import (
     apply_task_updates,
     parse_update,
 )
+from core.errors import describe
 from core.jobs._columns import UpdateColumns, to_update_columns
 from properties.strategies import (
     STATUS_VALUES,
@@ -298,7 +299,7 @@ def check_against_parse_update(batch: Any, default_at: Any) -> None:
     assert got.field == alone.field, (got, alone)
     assert got.value is alone.value, (got, alone)
     ident = _ident(item)
-    where = f"update[{index}]" + ("" if ident is None else f" (task_id={ident!r})")
+    where = f"update[{index}]" + ("" if ident is None else f" (task_id={describe(ident)})")
     assert str(got) == f"{where}: {alone}"
 
 

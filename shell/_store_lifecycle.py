@@ -44,7 +44,14 @@ __all__ = [
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
 # With a journal a restart recovers every acknowledged command, and command ids
 # make Ray's redelivery of a call harmless: restart for ever, retry every call.
-_JOURNALED_OPTIONS: dict[str, Any] = {**_ACTOR_OPTIONS, "max_restarts": -1, "max_task_retries": -1}
+# Several threads let commands that arrive together share one commit (the
+# actor applies them one at a time under its lock: see StoreCore).
+_JOURNALED_OPTIONS: dict[str, Any] = {
+    **_ACTOR_OPTIONS,
+    "max_restarts": -1,
+    "max_task_retries": -1,
+    "max_concurrency": 16,
+}
 _RemoteStore: Any = ray.remote(StoreCore)
 #: Longest call timeout accepted, in seconds (Ray keeps timeouts as int64 nanoseconds).
 MAX_TIMEOUT = 10.0**9

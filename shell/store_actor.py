@@ -247,11 +247,11 @@ class StoreCore:
         assert journal is not None and head is not None
         self._pending = []
         self._committing = True
-        failure: JournalUnavailable | None = None
+        failure: BaseException | None = None
         self._lock.release()
         try:
             journal.append_many(self._name, batch)
-        except JournalUnavailable as err:
+        except BaseException as err:  # whatever broke the write, the head is not durable
             failure = err
         finally:
             self._lock.acquire()

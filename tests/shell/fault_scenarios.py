@@ -67,7 +67,8 @@ def restart_then_node_loss(journal: str) -> dict[str, Any]:
     from shell.store import StateStore
 
     name = f"faults-{uuid.uuid4().hex[:8]}"
-    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    # address="local": a new Ray of its own, never another one found on the machine.
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
     store = StateStore.create(
         {"total_budget": 55}, AGENTS, name=name, journal=journal, snapshot_every=7
     )

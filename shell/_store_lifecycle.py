@@ -45,7 +45,14 @@ __all__ = [
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
 # With a journal a restart recovers every acknowledged command, and command ids
 # make Ray's redelivery of a call harmless: restart for ever, retry every call.
-_JOURNALED_OPTIONS: dict[str, Any] = {**_ACTOR_OPTIONS, "max_restarts": -1, "max_task_retries": -1}
+# Several threads let commands that arrive together share one commit (the
+# actor applies them one at a time under its lock: see StoreCore).
+_JOURNALED_OPTIONS: dict[str, Any] = {
+    **_ACTOR_OPTIONS,
+    "max_restarts": -1,
+    "max_task_retries": -1,
+    "max_concurrency": 16,
+}
 # Waiting calls (shell._changes) run on threads of their own group; Ray takes
 # concurrency_groups only here, not in .options().
 _remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword

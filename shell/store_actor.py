@@ -7,17 +7,22 @@ between reading the state and writing the new one. It reads no clock:
 commands arrive stamped by the caller.
 
 With a journal the actor is write-ahead: it computes the new state, appends
-the command to the journal and commits it, and only then swaps its state and
-replies. A command the core refuses is never journaled. After a journal
-failure the actor trusts its memory no more and rebuilds from the journal
-before the next command (the failed commit may have landed). Being plain
-Python, it is also testable without Ray.
+the command to the journal and commits it, and only then publishes the state
+and replies. A command the core refuses is never journaled. Calls run on a
+few threads so that commands arriving together share one commit (group
+commit: one sync for several writers): each is applied in turn under a lock
+to a "head" state, and the first caller to find its entry unwritten commits
+every pending entry at once. Readers see only the published (committed)
+state. After a journal failure every pending command fails, and the actor
+rebuilds from the journal before the next call (the failed commit may have
+landed). Being plain Python, it is also testable without Ray.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from typing import Any
 
 from core.budget.reducers import BudgetState
@@ -99,12 +104,21 @@ class StoreCore(Waiting):
         self._create = create
         self._snapshot_every = snapshot_every
         self._recoveries = 0
+        # The published state (every command in it committed) and the head: the
+        # published one plus the commands applied but not yet committed.
         self._state: LedgerState | None = None
         self._board = ChangeBoard()  # what waiting calls read (shell._changes)
+        self._head: LedgerState | None = None
+        self._pending: list[tuple[int, str]] = []
+        self._lock = threading.Condition(threading.RLock())
+        self._committing = False
+        self._commits = 0
+        # Bumped when a commit fails: every caller waiting on that head fails too.
+        self._epoch = 0
         if self._journal is None:
             if create is None:
                 raise UnknownStoreError("a store without a journal cannot be recovered")
-            self._swap(open_ledger(create))
+            self._reset(open_ledger(create))
             return
         # A restart while the database is away must not kill the actor for
         # good (Ray does not restart an actor whose constructor raised): the
@@ -121,7 +135,8 @@ class StoreCore(Waiting):
         """
         journal, create = self._journal, self._create
         assert journal is not None
-        self._state = None
+        self._state = self._head = None
+        self._pending = []
         first_id = journal.first_command_id(self._name)
         if first_id is None:
             if create is None:
@@ -132,7 +147,7 @@ class StoreCore(Waiting):
                 )
             state = open_ledger(create)
             journal.append(self._name, state.applied, create.body)
-            self._swap(state)
+            self._reset(state)
         elif create is not None and create.command_id != first_id:
             raise StoreExistsError(
                 f"journal {journal.describe()} already holds a store named {self._name!r}",
@@ -142,17 +157,27 @@ class StoreCore(Waiting):
         else:
             recovered = journal.recover(self._name)
             self._recoveries += 1
-            self._swap(recovered.state)
+            self._reset(recovered.state)
 
     def _ready(self) -> LedgerState:
-        """Return the state, first rebuilding it from the journal when it is not trusted."""
-        if self._state is None:
-            self._open()
-        assert self._state is not None
-        return self._state
+        """Return the published state, first rebuilding it from the journal when untrusted."""
+        state = self._state
+        if state is not None:
+            return state
+        with self._lock:
+            if self._state is None:
+                self._open()
+            assert self._state is not None
+            return self._state
+
+    def _reset(self, state: LedgerState) -> None:
+        """Start from ``state``, all of it committed (creation or recovery)."""
+        self._head = state
+        self._pending = []
+        self._swap(state)
 
     def _swap(self, state: LedgerState) -> None:
-        """Make ``state`` the store's state: the one place a new state is published."""
+        """Publish ``state``, every command of which is committed: the one place it changes."""
         self._state = state
         self._board.publish(state)
 
@@ -168,7 +193,8 @@ class StoreCore(Waiting):
     def execute(self, command: Command) -> Any:
         """Apply one command (write-ahead with a journal) and return its reply.
 
-        A command id already applied returns its first reply and writes nothing.
+        A command id already applied returns its first reply and writes nothing
+        (once that reply's command is committed).
 
         Raises:
             StateError: the core refused it (nothing changes, nothing is journaled),
@@ -177,21 +203,79 @@ class StoreCore(Waiting):
                 (if the connection broke mid-commit it may have landed: a resend
                 with the same command id answers which).
         """
-        current = self._ready()
-        state, reply = apply_command(current, command)
-        if state is current:
+        with self._lock:
+            self._ready()
+            head = self._head
+            assert head is not None
+            state, reply = apply_command(head, command)
+            if self._journal is None:
+                if state is not head:
+                    self._reset(state)
+                return reply
+            if state is not head:
+                self._head = state
+                self._pending.append((state.applied, command.body))
+            # A resend's reply may belong to a command still pending: wait for it too.
+            self._await_commit(state.applied)
             return reply
-        if self._journal is not None:
-            try:
-                self._journal.append(self._name, state.applied, command.body)
-            except JournalUnavailable:
-                # The commit may have landed before the connection broke: re-read first.
-                self._state = None
-                raise
-            if state.applied % self._snapshot_every == 0:
-                self._snapshot(state)
-        self._swap(state)
-        return reply
+
+    def _await_commit(self, seq: int) -> None:
+        """Return once entry ``seq`` is committed, committing the pending entries if no one is.
+
+        Called with the lock held; it is released while the journal is written.
+
+        Raises:
+            JournalUnavailable: the commit that held ``seq`` failed.
+        """
+        epoch = self._epoch
+        while True:
+            if self._epoch != epoch:
+                raise JournalUnavailable(
+                    f"journal of store {self._name!r} failed to commit; not acknowledged",
+                    field="journal",
+                    value=self._name,
+                )
+            published = self._state
+            if published is not None and published.applied >= seq:
+                return
+            if self._committing:
+                self._lock.wait()
+            else:
+                self._commit_pending()
+
+    def _commit_pending(self) -> None:
+        """Commit every pending entry in one transaction, then publish the head it reached.
+
+        Called with the lock held, released during the write so that more
+        commands can queue for the next commit.
+        """
+        journal, batch, head = self._journal, self._pending, self._head
+        assert journal is not None and head is not None
+        self._pending = []
+        self._committing = True
+        failure: BaseException | None = None
+        self._lock.release()
+        try:
+            journal.append_many(self._name, batch)
+        except BaseException as err:  # whatever broke the write, the head is not durable
+            failure = err
+        finally:
+            self._lock.acquire()
+            self._committing = False
+        if failure is None:
+            self._commits += 1
+            before = self._state.applied if self._state is not None else 0
+            self._swap(head)
+            if head.applied // self._snapshot_every > before // self._snapshot_every:
+                self._snapshot(head)
+        else:
+            # The commit may have landed before the connection broke: re-read first.
+            self._epoch += 1
+            self._state = self._head = None
+            self._pending = []
+        self._lock.notify_all()
+        if failure is not None:
+            raise failure
 
     def _snapshot(self, state: LedgerState) -> None:
         """Write a snapshot; a failure only costs a longer replay, so it is not the caller's."""
@@ -240,7 +324,7 @@ class StoreCore(Waiting):
         return self._ready().budget
 
     def store_info(self) -> dict[str, Any]:
-        """Return the store's bookkeeping: commands applied, jobs, recoveries, its process id."""
+        """Return the store's bookkeeping: commands, jobs, recoveries, commits, its process id."""
         state = self._ready()
         return {
             "applied": state.applied,
@@ -249,6 +333,7 @@ class StoreCore(Waiting):
             "budget_version": state.budget_version,
             "journal": None if self._journal is None else self._journal.describe(),
             "recoveries": self._recoveries,
+            "commits": self._commits,
             "pid": os.getpid(),
         }
 

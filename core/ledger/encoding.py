@@ -116,16 +116,39 @@ def decode_entry(text: Any, check: Any) -> Command:
     )
 
 
+_SCALAR_REPLIES = (int, str, type(None))
+
+
 def _encode_reply(reply: Any) -> Any:
+    """A plain reply (a version, a job id, None) as it is; others as a tagged list."""
+    if type(reply) in _SCALAR_REPLIES:
+        return reply
     if isinstance(reply, ReservationDecision):
         return ["decision", encode_value(tuple(reply))]
     return ["value", encode_value(reply)]
 
 
 def _decode_reply(data: Any) -> Any:
+    if type(data) is not list:
+        return data
     tag, value = data
     decoded = decode_value(value)
     return ReservationDecision(*decoded) if tag == "decision" else decoded
+
+
+def _encode_replies(replies: Any) -> list[list[Any]]:
+    """Remembered replies as three parallel lists (ids, digests, replies): fast to read back."""
+    return [
+        list(replies.keys()),
+        [r.digest for r in replies.values()],
+        [_encode_reply(r.reply) for r in replies.values()],
+    ]
+
+
+def _decode_replies(data: Any) -> Any:
+    ids, digests, replies = data
+    remembered = map(Remembered, digests, map(_decode_reply, replies))
+    return pmap(dict(zip(ids, remembered, strict=True)))
 
 
 def _encode_budget(budget: BudgetState) -> Any:
@@ -186,10 +209,7 @@ def encode_snapshot(state: LedgerState) -> str:
             "budget": _encode_budget(state.budget),
             "budget_version": state.budget_version,
             "released": encode_value(dict(state.released)),
-            "replies": [
-                {cid: [r.digest, _encode_reply(r.reply)] for cid, r in replies.items()}
-                for replies in (state.replies, state.older_replies)
-            ],
+            "replies": [_encode_replies(state.replies), _encode_replies(state.older_replies)],
         }
     )
 
@@ -203,10 +223,7 @@ def decode_snapshot(text: Any, check: Any) -> LedgerState:
     data = _checked(text, check, "snapshot")
     try:
         jobs = {job.job_id: job for job in map(_decode_job, data["jobs"])}
-        newer, older = (
-            pmap({cid: Remembered(d, _decode_reply(r)) for cid, (d, r) in replies.items()})
-            for replies in data["replies"]
-        )
+        newer, older = map(_decode_replies, data["replies"])
         return LedgerState(
             jobs=pmap(jobs),
             versions=pmap(data["versions"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -86,3 +88,65 @@ def test_database_lost_and_back() -> None:
         assert restarted.budget_summary()["total_reserved"] == 1
         assert restarted.execute(reserve_command("r1", "a", None, None)).can_afford
         assert restarted.store_info()["applied"] == 2
+
+
+def test_concurrent_commands_share_commits_and_lose_nothing(journal_url: str) -> None:
+    """8 threads at once: commits are shared, the journal replays to the published state."""
+    name = unique_name()
+    core = StoreCore(create_store_command("c0", {"total_budget": 50}, AGENTS), journal_url, name)
+    grants: list[bool] = []
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for i in range(10):
+                command = reserve_command(f"w{worker}-{i}", "a", None, f"r{worker}-{i}")
+                grants.append(core.execute(command).can_afford)
+                grants.append(core.execute(command).can_afford)  # a resend: same reply
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sum(grants) == 100  # 50 grants, each answered twice
+    info = core.store_info()
+    assert info["applied"] == 81 and info["commits"] <= 80
+    assert open_journal(journal_url).recover(name).state == core.state
+    assert core.budget_summary()["total_reserved"] == 50
+
+
+def test_a_failed_group_commit_acknowledges_none_of_it() -> None:
+    """Writers racing a database cut: whatever was acknowledged is in the journal, nothing else."""
+    dsn = urlparse(require_pg())
+    proxy = TcpProxy((dsn.hostname or "127.0.0.1", dsn.port or 5432))
+    url = dsn._replace(netloc=f"{dsn.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
+    name = unique_name()
+    acknowledged: list[str] = []
+    with proxy:
+        core = StoreCore(create_store_command("c0", {"total_budget": 500}, AGENTS), url, name)
+
+        def write(worker: int) -> None:
+            for i in range(40):
+                command_id = f"w{worker}-{i}"
+                try:
+                    core.execute(reserve_command(command_id, "a", None, None))
+                except JournalUnavailable:
+                    continue
+                acknowledged.append(command_id)
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.05)
+        proxy.cut()
+        time.sleep(0.05)
+        proxy.start()
+        for thread in threads:
+            thread.join()
+    state = open_journal(require_pg()).recover(name).state
+    journaled = set(state.replies) | set(state.older_replies)
+    assert set(acknowledged) <= journaled
+    assert state.budget.total_reserved == len(journaled) - 1  # less the creation

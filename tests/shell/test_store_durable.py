@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from journal_fixtures import journal_url, unique_name
+from store_timing import IMPATIENT, impatient, occupied
 
 from core.errors import BudgetError, CommandConflictError, StateError, UnjournalableValueError
 from shell.errors import (
@@ -27,8 +28,6 @@ __all__ = ["journal_url"]
 pytestmark = pytest.mark.usefixtures("ray_session")
 
 AGENTS = [{"name": "a", "price": 1}]
-# So short that ray.get always gives up first; the call still runs in the actor.
-IMPATIENT = 1e-6
 
 
 @pytest.fixture
@@ -45,11 +44,6 @@ def _job(store: StateStore, n: int = 3) -> str:
     return job_id
 
 
-def _impatient(store: StateStore) -> StateStore:
-    """Another handle on ``store`` whose every call gives up at once (connect would, too)."""
-    return StateStore(store._actor, store._name, None, IMPATIENT)
-
-
 def _timed_out(call: Any) -> str:
     with pytest.raises(OutcomeUnknown) as info:
         call()
@@ -60,18 +54,21 @@ def _timed_out(call: Any) -> str:
 
 def test_timed_out_changes_apply_once_when_resent(named_store: StateStore) -> None:
     """A change that times out raises OutcomeUnknown; resending its id applies it once."""
-    impatient = _impatient(named_store)
+    hasty = impatient(named_store)
     job_id = _job(named_store)
     decision = named_store.reserve("a", reservation_id="r1")
-    release_id = _timed_out(lambda: impatient.release("a", 1, reservation_id="r1"))
+    with occupied(named_store):
+        release_id = _timed_out(lambda: hasty.release("a", 1, reservation_id="r1"))
     named_store.release("a", 1, reservation_id="r1", command_id=release_id)
     named_store.release("a", 1, reservation_id="r1", command_id=release_id)
     assert decision.can_afford and named_store.budget_summary()["total_reserved"] == 0
     update = [{"task_id": "t0", "status": "running"}]
-    update_id = _timed_out(lambda: impatient.update_tasks(job_id, update))
+    with occupied(named_store):
+        update_id = _timed_out(lambda: hasty.update_tasks(job_id, update))
     version = named_store.update_tasks(job_id, update, command_id=update_id)
     assert named_store.update_tasks(job_id, update, command_id=update_id) == version
-    grant_id = _timed_out(lambda: impatient.reserve("a"))
+    with occupied(named_store):
+        grant_id = _timed_out(lambda: hasty.reserve("a"))
     first = named_store.reserve("a", command_id=grant_id)
     assert named_store.reserve("a", command_id=grant_id) == first
     assert named_store.budget_summary()["total_reserved"] == 1
@@ -103,9 +100,8 @@ def test_reused_command_id_with_other_arguments_is_refused(named_store: StateSto
 
 def test_timed_out_read_is_unavailable_not_unknown(named_store: StateStore) -> None:
     """A read that times out raises StateUnavailable (nothing to resend)."""
-    impatient = _impatient(named_store)
-    with pytest.raises(StateUnavailable) as info:
-        impatient.budget_summary()
+    with occupied(named_store), pytest.raises(StateUnavailable) as info:
+        impatient(named_store).budget_summary()
     assert not isinstance(info.value, OutcomeUnknown)
 
 

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from fault_scenarios import outcome, writers
 from journal_fixtures import require_pg, unique_name
+from store_timing import impatient, occupied
 from tcp_proxy import TcpProxy
 
 from core.errors import StateError
@@ -75,12 +76,11 @@ def test_unreachable_database_acknowledges_nothing(ray_session: Any) -> None:
 def test_impatient_caller_cannot_double_spend(ray_session: Any, tmp_path: Path) -> None:
     """The issue's scenario: a timed-out release retried with its id releases once; 5 of 5."""
     store = StateStore.create({"total_budget": 5}, AGENTS, name=unique_name())
-    impatient = StateStore(store._actor, store._name, None, 1e-6)
     try:
         for i in range(5):
             store.reserve("a", reservation_id=f"r{i}")
-        with pytest.raises(OutcomeUnknown) as info:
-            impatient.release("a", 1, reservation_id="r0")
+        with occupied(store), pytest.raises(OutcomeUnknown) as info:
+            impatient(store).release("a", 1, reservation_id="r0")
         for _ in range(3):
             store.release("a", 1, reservation_id="r0", command_id=info.value.command_id)
         grants = [store.reserve("a", reservation_id=f"x{i}").can_afford for i in range(3)]

@@ -21,13 +21,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 from typing import Any
 
 import ray
-from pyrsistent import pvector
 
 from core.batching import (
     PendingBatch,
@@ -37,6 +36,7 @@ from core.batching import (
 )
 from core.errors import StateError
 from shell._store_sending import new_command_id
+from shell.aio._flushing import requeue, take, with_id, without_id
 from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
 from shell.errors import InvalidArgumentError, StateUnavailable
 from shell.inputs import check_seconds
@@ -65,16 +65,6 @@ def _check_callable(value: Any, field: str) -> None:
         raise InvalidArgumentError(
             f"{field} must be callable, got {value!r}", field=field, value=value
         )
-
-
-def _take(batch: PendingBatch, kind: str) -> tuple[PendingBatch, list[Any]]:
-    """Return the batch without its items of ``kind``, and those items."""
-    return batch._replace(**{kind: pvector()}), list(getattr(batch, kind))
-
-
-def _requeue(batch: PendingBatch, kind: str, items: Sequence[Any]) -> PendingBatch:
-    """Return the batch with ``items`` (from a flush that did not apply) back in front. O(n)."""
-    return batch._replace(**{kind: pvector(items).extend(getattr(batch, kind))})
 
 
 class AsyncStateBatcher:
@@ -353,7 +343,7 @@ class AsyncStateBatcher:
                     value=job_id,
                 )
             send, nothing = (
-                _without_id(partial(AsyncStateManager.batch_update_tasks, target)),
+                without_id(partial(AsyncStateManager.batch_update_tasks, target)),
                 target,
             )
         else:
@@ -362,7 +352,7 @@ class AsyncStateBatcher:
                 raise InvalidArgumentError(
                     "job_id is required to flush into a store", field="job_id", value=None
                 )
-            send, nothing = _with_id(partial(target.update_tasks, job_id)), None
+            send, nothing = with_id(partial(target.update_tasks, job_id)), None
         return await self._flush(_TASKS, send, nothing)
 
     async def flush_budget_updates(self, target: Any) -> Any:
@@ -375,12 +365,12 @@ class AsyncStateBatcher:
         send: Callable[..., Any]
         if isinstance(target, ray.ObjectRef):
             send, nothing = (
-                _without_id(partial(AsyncBudgetManager.batch_record_costs, target)),
+                without_id(partial(AsyncBudgetManager.batch_record_costs, target)),
                 target,
             )
         else:
             _check_store(target, "record_costs")
-            send, nothing = _with_id(target.record_costs), None
+            send, nothing = with_id(target.record_costs), None
         return await self._flush(_COSTS, send, nothing)
 
     async def _flush(self, kind: str, send: Callable[..., Any], nothing: Any) -> Any:
@@ -404,14 +394,14 @@ class AsyncStateBatcher:
     ) -> tuple[Any, bool]:
         """Send the front of one kind's queue; return the reply and whether items remain."""
         oldest = self._oldest
-        batch, items = _take(self._batch, kind)
+        batch, items = take(self._batch, kind)
         if not items:
             return nothing, False
         command_id, unsure = self._unsure.pop(kind, (None, []))
         resend = bool(unsure) and len(unsure) <= len(items)
         resend = resend and all(a is b for a, b in zip(unsure, items, strict=False))
         if resend:
-            batch = _requeue(batch, kind, items[len(unsure) :])
+            batch = requeue(batch, kind, items[len(unsure) :])
             items = unsure
         self._batch = batch
         if not len(self):
@@ -421,7 +411,7 @@ class AsyncStateBatcher:
         try:
             result = await send(items, command_id)
         except BaseException:
-            self._batch = _requeue(self._batch, kind, items)
+            self._batch = requeue(self._batch, kind, items)
             self._unsure[kind] = (command_id, items)
             if oldest is not None and (self._oldest is None or oldest < self._oldest):
                 self._oldest = oldest  # the requeued items are the oldest again
@@ -491,25 +481,6 @@ class AsyncStateBatcher:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _with_id(method: Callable[..., Any]) -> Callable[[list[Any], str], Any]:
-    """A store's batch method, sent with the flush's command id (applied at most once)."""
-
-    def send(items: list[Any], command_id: str) -> Any:
-        return method(items, command_id=command_id)
-
-    return send
-
-
-def _without_id(method: Callable[..., Any]) -> Callable[[list[Any], str], Any]:
-    """A ref-path batch method: a new ref per flush, nothing to deduplicate."""
-
-    def send(items: list[Any], command_id: str) -> Any:
-        del command_id
-        return method(items)
-
-    return send
 
 
 def _check_store(target: Any, method: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from core.errors import StateError
 from shell import ray_ops
 from shell.aio import (
     AsyncBudgetManager,
@@ -184,6 +185,9 @@ def test_batcher_refused_flush_keeps_items_and_unblocks_adders() -> None:
             assert raised.value is batcher.last_error
             assert [u.task_id for u in batcher.pending().task_updates] == ["ghost", "ghost2"]
             assert (await store.job_summary(job_id))["total_tasks"] == 0
+            with pytest.raises(StateError):  # close's flush is refused too: items stay
+                await batcher.close()
+            assert len(batcher) == 2
             batcher.clear()
             await batcher.close()
 

@@ -18,7 +18,7 @@ all: test
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[ray,demo,test,dev,bench,serve,serve-test]'
+	$(BIN)/python -m pip install --quiet -e '.[ray,demo,test,dev,bench,postgres,serve,serve-test]'
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

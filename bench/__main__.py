@@ -25,6 +25,7 @@ SCENARIOS = (
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.journal",
     "bench.async_api",
     "bench.service_http",
 )
@@ -32,6 +33,7 @@ NEEDS_RAY = {
     "bench.shell_ops",
     "bench.store_concurrency",
     "bench.scaling",
+    "bench.journal",
     "bench.async_api",
     "bench.service_http",
 }

@@ -36,11 +36,14 @@ from core.budget.reducers import (
 from core.budget.summary import summarize_budget
 from core.errors import (
     BudgetError,
+    CommandConflictError,
     DuplicateTaskError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
+    JournalFormatError,
     StateError,
+    UnjournalableValueError,
     UnknownTaskError,
 )
 from core.frozen import FrozenDict, freeze, thaw
@@ -65,12 +68,15 @@ from core.jobs.reducers import (
 from core.jobs.status import TaskStatus
 from core.jobs.summary import job_failures, job_results, summarize_job
 from core.jobs.task import TaskRecord, new_task
+from core.ledger import Command, LedgerState, apply_command, open_ledger, recover_state, replay
 
 __all__ = [
     "AgentBudget",
     "BudgetCalculator",
     "BudgetError",
     "BudgetState",
+    "Command",
+    "CommandConflictError",
     "CostRecord",
     "DuplicateTaskError",
     "FrozenDict",
@@ -78,6 +84,8 @@ __all__ = [
     "InvalidTransitionError",
     "InvalidUpdateError",
     "JobExecution",
+    "JournalFormatError",
+    "LedgerState",
     "PendingBatch",
     "PricePolicy",
     "Reservation",
@@ -88,6 +96,7 @@ __all__ = [
     "TaskTable",
     "TaskUpdate",
     "TaskUpdates",
+    "UnjournalableValueError",
     "UnknownTaskError",
     "UpdateColumns",
     "add_cost_record",
@@ -95,6 +104,7 @@ __all__ = [
     "add_task_update",
     "add_tasks",
     "agent_remaining",
+    "apply_command",
     "apply_pending_cost_records",
     "apply_pending_task_updates",
     "apply_task_update",
@@ -110,10 +120,13 @@ __all__ = [
     "new_job",
     "new_price_policy",
     "new_task",
+    "open_ledger",
     "parse_update",
     "record_cost",
     "record_costs",
+    "recover_state",
     "release_reservation",
+    "replay",
     "reserve",
     "summarize_budget",
     "summarize_job",

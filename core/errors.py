@@ -19,11 +19,16 @@ from typing import Any
 
 __all__ = [
     "BudgetError",
+    "CommandConflictError",
+    "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
+    "JournalFormatError",
     "StateError",
+    "UnjournalableValueError",
+    "UnknownJobError",
     "UnknownTaskError",
 ]
 
@@ -109,3 +114,23 @@ class InvalidTransitionError(StateError, ValueError):
 
 class BudgetError(StateError, ValueError):
     """A budget input or operation is invalid: a bad amount, a conflicting cost record."""
+
+
+class CommandConflictError(StateError, ValueError):
+    """A command id already applied is sent again with a different payload."""
+
+
+class UnjournalableValueError(StateError, ValueError):
+    """A value a journal cannot record exactly (an arbitrary object, a too deep nesting)."""
+
+
+class JournalFormatError(StateError, ValueError):
+    """A journal entry or snapshot cannot be read: corrupt, or written by a newer format."""
+
+
+class UnknownJobError(StateError, ValueError):
+    """A store call names a job id the store does not hold (or has closed, for a change)."""
+
+
+class DuplicateJobError(StateError, ValueError):
+    """`create_job` was given an explicit job id the store already holds."""

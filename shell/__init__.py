@@ -9,11 +9,14 @@ are also `ValueError`s.
 from core.budget.calculator import BudgetCalculator
 from core.errors import (
     BudgetError,
+    CommandConflictError,
     DuplicateTaskError,
     InvalidTaskError,
     InvalidTransitionError,
     InvalidUpdateError,
+    JournalFormatError,
     StateError,
+    UnjournalableValueError,
     UnknownTaskError,
 )
 from shell.aio import (
@@ -28,9 +31,12 @@ from shell.cache import StateCache
 from shell.errors import (
     DuplicateJobError,
     InvalidArgumentError,
+    JournalUnavailable,
+    OutcomeUnknown,
     StateUnavailable,
     StoreExistsError,
     UnknownJobError,
+    UnknownStoreError,
 )
 from shell.managers import BudgetManager, StateManager
 from shell.ray_ops import (
@@ -50,12 +56,16 @@ __all__ = [
     "BudgetCalculator",
     "BudgetError",
     "BudgetManager",
+    "CommandConflictError",
     "DuplicateJobError",
     "DuplicateTaskError",
     "InvalidArgumentError",
     "InvalidTaskError",
     "InvalidTransitionError",
     "InvalidUpdateError",
+    "JournalFormatError",
+    "JournalUnavailable",
+    "OutcomeUnknown",
     "StateBatcher",
     "StateCache",
     "StateError",
@@ -63,7 +73,9 @@ __all__ = [
     "StateStore",
     "StateUnavailable",
     "StoreExistsError",
+    "UnjournalableValueError",
     "UnknownJobError",
+    "UnknownStoreError",
     "UnknownTaskError",
     "ray_op_counts",
     "reset_ray_op_counts",

@@ -3,16 +3,15 @@
 The store actor stays a plain synchronous actor whose writer calls run one at
 a time in Ray's default concurrency group. Calls that wait for a change run in
 a second group, `WAIT_GROUP`, on threads of their own. They never touch the
-writer's working state: after each write the writer *publishes* the immutable
-values it swapped in (a `core.jobs.job.JobExecution` per job, the
-`core.budget.reducers.BudgetState`) on a `ChangeBoard`, a condition variable
-over those values and their versions, and the waiters read only the board.
-Since every published value is immutable, a waiter can summarize it while the
-writer goes on.
+writer's working state: where the writer swaps in its new state (one
+immutable `core.ledger.LedgerState`, jobs, versions and budget together) it
+also *publishes* it on a `ChangeBoard`, a condition variable over that one
+value, and the waiters read only the board. Since the published value is
+immutable, a waiter can summarize it while the writer goes on.
 
 `Waiting` is the mixin that gives `shell.store_actor.StoreCore` its
 ``wait_job``, ``wait_budget`` and ``call_many`` methods; the actor itself only
-publishes where it swaps its state.
+publishes in the one place it swaps its state.
 """
 
 from __future__ import annotations
@@ -21,11 +20,9 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from core.budget.reducers import BudgetState
 from core.budget.summary import summarize_budget
-from core.jobs.job import JobExecution
-from core.jobs.summary import summarize_job
-from shell.errors import InvalidArgumentError, UnknownJobError
+from core.ledger import LedgerState, job_summary, job_version, poll_job
+from shell.errors import InvalidArgumentError, StateUnavailable
 
 __all__ = ["WAIT_GROUP", "WAIT_METHODS", "WAIT_THREADS", "ChangeBoard", "Waiting"]
 
@@ -40,104 +37,91 @@ WAIT_METHODS = frozenset({"wait_job", "wait_budget"})
 
 
 class ChangeBoard:
-    """The published versions of a store's jobs and budget, and a condition to wait on.
+    """The store's last published state (one immutable `core.ledger.LedgerState`) to wait on.
 
-    Every method holds the board's lock only for O(1) work: publishing swaps
-    a reference and wakes the waiters; a waiter re-checks one version per wake.
-
-    Args:
-        budget: The budget as the store starts with it, at version 1.
+    Publishing swaps one reference and wakes the waiters, O(1) under the lock;
+    each waiter re-checks one version, O(1) (a map lookup).
     """
 
-    def __init__(self, budget: BudgetState) -> None:
+    def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._jobs: dict[str, tuple[int, JobExecution]] = {}
-        self._budget: tuple[int, BudgetState] = (1, budget)
+        self._state: LedgerState | None = None
 
-    def publish_job(self, job_id: str, version: int, job: JobExecution) -> None:
-        """Publish a job's new immutable state and version, and wake its waiters; O(1)."""
+    def publish(self, state: LedgerState) -> None:
+        """Make ``state`` the one waiters read, and wake them; O(1)."""
         with self._changed:
-            current = self._jobs.get(job_id)
-            if current is not None and current[0] == version and current[1] is job:
-                return
-            self._jobs[job_id] = (version, job)
+            self._state = state
             self._changed.notify_all()
 
-    def forget_job(self, job_id: str) -> None:
-        """Drop a job from the board (a store that closed it keeps no copy); O(1)."""
-        with self._changed:
-            self._jobs.pop(job_id, None)
-            self._changed.notify_all()
-
-    def publish_budget(self, budget: BudgetState) -> int:
-        """Publish the budget; its version goes up by one if it is a new value. O(1).
-
-        Reducers return the very same value for a no-op, so a repeated
-        reservation or cost record wakes nobody.
-
-        Returns:
-            The budget's version after the call.
-        """
-        with self._changed:
-            version, current = self._budget
-            if budget is not current:
-                version += 1
-                self._budget = (version, budget)
-                self._changed.notify_all()
-            return version
-
-    def budget_version(self) -> int:
-        """Return the budget's version: 1 at start, +1 per change."""
-        with self._changed:
-            return self._budget[0]
+    def _published(self) -> LedgerState:
+        state = self._state
+        if state is None:
+            raise StateUnavailable(
+                "the store has not read its state yet (its journal is unreachable)",
+                field="store",
+                value=None,
+            )
+        return state
 
     def wait_job(
         self, job_id: str, since_version: int | None, timeout: float
-    ) -> tuple[int, JobExecution | None]:
+    ) -> tuple[int, dict[str, Any] | None]:
         """Wait until the job's version differs from ``since_version``, or ``timeout`` seconds.
 
         Returns:
-            ``(version, job)`` once it differs (at once if it already does, or
-            when ``since_version`` is None); ``(since_version, None)`` on timeout.
+            `core.ledger.poll_job` of the state published then: ``(version,
+            summary)`` once it differs (at once if it already does, or when
+            ``since_version`` is None); ``(since_version, None)`` on timeout.
+            A closed job answers at once with its version and final summary,
+            whatever ``since_version`` is: it will never change again.
 
         Raises:
-            UnknownJobError: the board holds no such job (also when it goes away while waited).
+            UnknownJobError: the store holds no such job.
+            StateUnavailable: the store has no state yet.
         """
         with self._changed:
-            self._changed.wait_for(
-                lambda: self._jobs.get(job_id, (None, None))[0] != since_version, timeout
-            )
-            entry = self._jobs.get(job_id)
-        if entry is None:
-            raise UnknownJobError(
-                f"the store holds no job with job_id {job_id!r}", field="job_id", value=job_id
-            )
-        version, job = entry
-        if version == since_version:
-            return version, None
-        return version, job
+            self._changed.wait_for(lambda: self._job_moved(job_id, since_version), timeout)
+            state = self._published()
+        # Summarized outside the lock: the state is immutable, writers go on.
+        if job_id in state.closed:
+            # It will never change again: say so now rather than let the caller wait.
+            return job_version(state, job_id), job_summary(state, job_id)
+        return poll_job(state, job_id, since_version)
+
+    def _job_moved(self, job_id: str, since_version: int | None) -> bool:
+        """True once the job's version differs from ``since_version`` or it is closed (locked)."""
+        state = self._state
+        if state is None:
+            return False
+        return job_id in state.closed or job_version(state, job_id) != since_version
 
     def wait_budget(
         self, since_version: int | None, timeout: float
-    ) -> tuple[int, BudgetState | None]:
+    ) -> tuple[int, dict[str, Any] | None]:
         """Wait until the budget's version differs from ``since_version``, or ``timeout`` seconds.
 
         Returns:
-            ``(version, budget)`` once it differs; ``(since_version, None)`` on timeout.
+            ``(version, summary)`` once it differs; ``(since_version, None)`` on timeout.
+
+        Raises:
+            StateUnavailable: the store has no state yet.
         """
         with self._changed:
-            self._changed.wait_for(lambda: self._budget[0] != since_version, timeout)
-            version, budget = self._budget
-        if version == since_version:
-            return version, None
-        return version, budget
+            self._changed.wait_for(
+                lambda: self._state is not None and self._state.budget_version != since_version,
+                timeout,
+            )
+            state = self._published()
+        if state.budget_version == since_version:
+            return state.budget_version, None
+        return state.budget_version, summarize_budget(state.budget)
 
 
 class Waiting:
     """Mixin of the store actor: waiting calls that read only the `ChangeBoard`.
 
     The class mixing it in sets ``self._board`` in its constructor and
-    publishes to it wherever it swaps in a new state.
+    publishes to it where it swaps in a new state.
     """
 
     _board: ChangeBoard
@@ -147,17 +131,12 @@ class Waiting:
     ) -> tuple[int, dict[str, Any] | None]:
         """Like ``poll_job``, but wait up to ``timeout`` seconds for the version to change.
 
-        Runs in `WAIT_GROUP`, so writers go on meanwhile; summarizing is
-        O(rounds) and done outside the board's lock.
-
-        Returns:
-            ``(version, summary)``, or ``(since_version, None)`` when nothing changed in time.
+        Runs in `WAIT_GROUP`, so writers go on meanwhile (`ChangeBoard.wait_job`).
 
         Raises:
             UnknownJobError: no such job.
         """
-        version, job = self._board.wait_job(job_id, since_version, timeout)
-        return version, None if job is None else summarize_job(job)
+        return self._board.wait_job(job_id, since_version, timeout)
 
     def wait_budget(
         self, since_version: int | None, timeout: float
@@ -168,8 +147,7 @@ class Waiting:
             ``(version, summary)`` (`core.budget.summary.summarize_budget`), or
             ``(since_version, None)`` when nothing changed in time.
         """
-        version, budget = self._board.wait_budget(since_version, timeout)
-        return version, None if budget is None else summarize_budget(budget)
+        return self._board.wait_budget(since_version, timeout)
 
     def call_many(self, requests: Sequence[tuple[str, tuple[Any, ...]]]) -> list[tuple[bool, Any]]:
         """Run several callers' requests in one actor call, each atomic on its own.

@@ -2,33 +2,58 @@
 
 Every public method of `shell.store.StateStore` (and of its async twin) is
 three steps: check the arguments here, before any remote call; build one
-`StoreRequest` (the actor method, its arguments and, for a change, a
-``command_id``); send it. Only the sending differs between the two handles
-(``ray.get`` or ``await``), and both turn a failed send into the caller's
-error with the one function here, `send_error`.
+`StoreRequest` (the actor method and its arguments; a change travels as one
+`core.ledger.Command` with its ``command_id``); send it. Only the sending
+differs between the two handles (``ray.get`` or ``await``), and both turn a
+failed send into the caller's error with the one function `send_error`
+(`shell._store_sending`): a change that timed out is `OutcomeUnknown`,
+carrying the id to resend with. Starting, finding and stopping the actor
+(`shell._store_lifecycle`) is re-exported here, so a handle needs one module.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple, NoReturn
+from collections.abc import Mapping
+from typing import Any
 
-import ray
-from ray import exceptions as ray_exceptions
-
-from core.budget.money import to_money
-from core.budget.reducers import new_budget
-from core.errors import StateError
-from shell._changes import WAIT_GROUP, WAIT_THREADS
-from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError
-from shell.inputs import as_batch, check_seconds, stamp_task_updates
-from shell.ray_ops import translate_ray_error
-from shell.store_actor import PROTOCOL, StoreCore
+from core.jobs.reducers import UpdateColumns
+from core.ledger import (
+    Command,
+    add_tasks_command,
+    close_job_command,
+    create_job_command,
+    record_costs_command,
+    release_command,
+    reserve_command,
+    update_tasks_command,
+)
+from shell._store_lifecycle import (
+    MAX_TIMEOUT,
+    StoreConnection,
+    StorePlan,
+    check_store_answer,
+    check_timeout,
+    connect_plan,
+    create_plan,
+    discard_actor,
+    lookup_actor,
+    recover_plan,
+    start_actor,
+)
+from shell._store_sending import (
+    StoreRequest,
+    check_name,
+    closed_error,
+    new_command_id,
+    raise_send_error,
+    send_error,
+)
+from shell.errors import InvalidArgumentError
+from shell.inputs import as_batch
 
 __all__ = [
+    "MAX_TIMEOUT",
     "StoreConnection",
     "StorePlan",
     "StoreRequest",
@@ -37,224 +62,34 @@ __all__ = [
     "budget_summary",
     "check_name",
     "check_store_answer",
+    "check_timeout",
+    "close_job",
     "closed_error",
     "connect_plan",
     "create_job",
     "create_plan",
+    "discard_actor",
     "job_state",
     "job_summary",
     "list_jobs",
     "lookup_actor",
+    "new_command_id",
     "ping",
     "poll_job",
     "raise_send_error",
     "record_costs",
+    "recover_plan",
     "release",
     "reserve",
     "send_error",
     "start_actor",
+    "store_info",
     "update_tasks",
 ]
 
 
-# max_restarts=0 on purpose: a restarted actor rebuilds from its constructor,
-# i.e. an empty budget, and would silently grant spend already reserved. A
-# dead store must be loud (StateUnavailable), not quietly reset.
-# num_cpus=0: the store is a coordinator; it must not take a CPU slot the
-# agent tasks it serves need (on a 2-CPU node it would halve them).
-# max_concurrency=1 (a sync actor's default, stated for the reader): calls run one at a time.
-_ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
-# Waiting calls (shell._changes) run on threads of their own group; Ray takes
-# concurrency_groups only here, not in .options().
-_remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword
-_RemoteStore: Any = _remote(concurrency_groups={WAIT_GROUP: WAIT_THREADS})(StoreCore)
-
-
-class StoreRequest(NamedTuple):
-    """One call to the store actor.
-
-    Attributes:
-        method: The `shell.store_actor.StoreCore` method to call.
-        args: Its positional arguments, already validated.
-        command_id: For a call that changes the store, the id that makes a
-            resend apply at most once; None for a read.
-    """
-
-    method: str
-    args: tuple[Any, ...]
-    command_id: str | None = None
-
-
-class StorePlan(NamedTuple):
-    """A validated `StateStore.create`: the actor's options and constructor arguments."""
-
-    options: dict[str, Any]
-    init_args: tuple[Any, ...]
-    name: str | None
-    namespace: str | None
-    timeout: float | None
-
-
-class StoreConnection(NamedTuple):
-    """A validated `StateStore.connect`: where the actor is and how long calls may wait."""
-
-    name: str
-    namespace: str | None
-    timeout: float | None
-
-
-def check_name(value: Any, field: str) -> str:
-    """Return ``value`` if it is a non-empty str.
-
-    Raises:
-        InvalidArgumentError: naming ``field`` and the value.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(
-            f"{field} must be a non-empty str, got {value!r}", field=field, value=value
-        )
-    return value
-
-
-def _command_id(command_id: Any) -> str:
-    """Return the caller's command id, or a fresh one (uuid4 hex) when None."""
-    return uuid.uuid4().hex if command_id is None else check_name(command_id, "command_id")
-
-
-def create_plan(
-    budget_config: Mapping[str, Any] | None,
-    agents_config: Iterable[Mapping[str, Any]],
-    name: str | None,
-    namespace: str | None,
-    detached: bool,
-    timeout: float | None,
-) -> StorePlan:
-    """Validate `StateStore.create`'s arguments (the configs with the core) into a `StorePlan`.
-
-    Raises:
-        BudgetError: a config is invalid.
-        InvalidArgumentError: ``name``, ``namespace``, ``detached`` or ``timeout`` is invalid.
-    """
-    agents = list(agents_config) if isinstance(agents_config, Iterable) else agents_config
-    new_budget(budget_config, agents)
-    name = None if name is None else check_name(name, "name")
-    namespace = None if namespace is None else check_name(namespace, "namespace")
-    if not isinstance(detached, bool):
-        raise InvalidArgumentError(
-            f"detached must be a bool, got {detached!r}", field="detached", value=detached
-        )
-    if detached and name is None:
-        # An unnamed detached actor could never be reached or shut down again.
-        raise InvalidArgumentError(
-            "a detached store needs a name, got name=None", field="name", value=None
-        )
-    timeout = check_seconds(timeout, "timeout", none_ok=True)
-    options = dict(_ACTOR_OPTIONS)
-    if name is not None:
-        options["name"] = name
-        options["namespace"] = namespace
-    if detached:
-        options["lifetime"] = "detached"
-    return StorePlan(options, (budget_config, agents), name, namespace, timeout)
-
-
-def start_actor(plan: StorePlan) -> Any:
-    """Start the store actor of ``plan`` and return its handle (its constructor runs later).
-
-    Raises:
-        StoreExistsError: the plan's name is already taken in its namespace.
-        StateUnavailable: Ray could not start it.
-    """
-    try:
-        return _RemoteStore.options(**plan.options).remote(*plan.init_args)
-    except ValueError as err:
-        if plan.name is not None and "already taken" in str(err):
-            raise StoreExistsError(
-                f"a Ray actor named {plan.name!r} already exists in namespace {plan.namespace!r}",
-                field="name",
-                value=plan.name,
-            ) from err
-        raise_send_error(None, err, f"store {plan.name!r}")
-    except Exception as err:
-        raise_send_error(None, err, f"store {plan.name!r}")
-
-
-def connect_plan(name: Any, namespace: Any, timeout: Any) -> StoreConnection:
-    """Validate `StateStore.connect`'s arguments.
-
-    Raises:
-        InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
-    """
-    name = check_name(name, "name")
-    namespace = None if namespace is None else check_name(namespace, "namespace")
-    return StoreConnection(name, namespace, check_seconds(timeout, "timeout", none_ok=True))
-
-
-def lookup_actor(connection: StoreConnection) -> Any:
-    """Return the handle of the live actor named in ``connection``.
-
-    Raises:
-        StateUnavailable: no live actor has that name.
-    """
-    try:
-        return ray.get_actor(connection.name, namespace=connection.namespace)
-    except ValueError as err:
-        raise StateUnavailable(
-            f"no StateStore named {connection.name!r} in namespace {connection.namespace!r}: {err}",
-            field="name",
-            value=connection.name,
-        ) from err
-
-
-def check_store_answer(answer: Any, connection: StoreConnection) -> None:
-    """Accept ``answer`` to `ping` only if it is the store's `PROTOCOL` string.
-
-    Raises:
-        StateUnavailable: the actor is not a store, naming it.
-    """
-    if answer != PROTOCOL:
-        raise StateUnavailable(
-            f"the actor named {connection.name!r} in namespace {connection.namespace!r} "
-            "is not a StateStore",
-            field="name",
-            value=connection.name,
-        )
-
-
-def closed_error(what: str) -> StateUnavailable:
-    """Return the error of a call on a handle that was shut down."""
-    return StateUnavailable(f"{what} was shut down", field="store", value=what)
-
-
-def send_error(request: StoreRequest | None, err: BaseException, what: str) -> BaseException:
-    """Return the exception a caller sees when sending ``request`` to the store ``what`` failed.
-
-    A library error the actor raised comes back as itself; a Ray failure or a
-    timeout (Ray's or asyncio's) becomes `StateUnavailable` naming the store;
-    anything else is returned unchanged (a bug, not an outcome).
-    """
-    if isinstance(err, StateUnavailable):
-        unavailable = StateUnavailable(f"{what} is unavailable: {err}", field="store", value=what)
-        unavailable.__cause__ = err
-        return unavailable
-    if isinstance(err, StateError):
-        return err
-    if isinstance(err, (asyncio.TimeoutError, TimeoutError)) and not isinstance(
-        err, ray_exceptions.RayError
-    ):
-        err = ray_exceptions.GetTimeoutError(str(err) or "timed out")
-    translated = translate_ray_error(err, what)
-    if isinstance(translated, StateUnavailable):
-        return send_error(request, translated, what)
-    return translated
-
-
-def raise_send_error(request: StoreRequest | None, err: BaseException, what: str) -> NoReturn:
-    """Raise what `send_error` makes of ``err``; call it from the ``except`` that caught it."""
-    translated = send_error(request, err, what)
-    if translated is err:
-        raise err
-    raise translated from err
+def _change(command: Command) -> StoreRequest:
+    return StoreRequest("execute", (command,), command.command_id)
 
 
 def ping() -> StoreRequest:
@@ -262,21 +97,30 @@ def ping() -> StoreRequest:
     return StoreRequest("ping", ())
 
 
+def store_info() -> StoreRequest:
+    """The request for `StateStore.info`."""
+    return StoreRequest("store_info", ())
+
+
 def create_job(description: Any, job_id: Any, command_id: Any = None) -> StoreRequest:
     """Check `StateStore.create_job`'s arguments; stamp ``created_at`` with ``time.time()``.
+
+    Without a ``job_id`` the job takes the command id as its id, so a resend
+    under that id names the same job.
 
     Raises:
         InvalidArgumentError: ``job_id`` is not a non-empty str or None, or
             ``description`` is not a str.
     """
-    job_id = uuid.uuid4().hex if job_id is None else check_name(job_id, "job_id")
+    command_id = new_command_id(command_id)
+    job_id = command_id if job_id is None else check_name(job_id, "job_id")
     if not isinstance(description, str):
         raise InvalidArgumentError(
             f"description must be a str, got {description!r}",
             field="description",
             value=description,
         )
-    return StoreRequest("create_job", (job_id, description, time.time()), _command_id(command_id))
+    return _change(create_job_command(command_id, job_id, description, time.time()))
 
 
 def add_tasks(job_id: Any, tasks: Any, command_id: Any = None) -> StoreRequest:
@@ -284,21 +128,25 @@ def add_tasks(job_id: Any, tasks: Any, command_id: Any = None) -> StoreRequest:
 
     Raises:
         InvalidArgumentError: ``job_id`` or ``tasks`` has the wrong type.
+        InvalidTaskError: a malformed task, naming its index.
     """
     check_name(job_id, "job_id")
-    return StoreRequest("add_tasks", (job_id, as_batch(tasks, "tasks")), _command_id(command_id))
+    batch = as_batch(tasks, "tasks")
+    return _change(add_tasks_command(new_command_id(command_id), job_id, batch))
 
 
 def update_tasks(job_id: Any, updates: Any, command_id: Any = None) -> StoreRequest:
-    """Check `StateStore.update_tasks`'s arguments; stamp ``time.time()`` on updates without ``at``.
+    """Check `StateStore.update_tasks`'s arguments; updates without ``at`` get ``time.time()``.
 
     Raises:
         InvalidArgumentError: ``job_id`` or ``updates`` has the wrong type.
         InvalidUpdateError: a malformed update, naming its index.
     """
     check_name(job_id, "job_id")
-    batch = stamp_task_updates(updates, time.time())
-    return StoreRequest("update_tasks", (job_id, batch), _command_id(command_id))
+    if not isinstance(updates, UpdateColumns):
+        updates = as_batch(updates, "updates")
+    command = update_tasks_command(new_command_id(command_id), job_id, updates, time.time())
+    return _change(command)
 
 
 def job_summary(job_id: Any) -> StoreRequest:
@@ -344,6 +192,7 @@ def reserve(
 
     Raises:
         InvalidArgumentError: a bad ``agent_name``, ``agent_config`` or ``reservation_id``.
+        BudgetError: a bad config block.
     """
     check_name(agent_name, "agent_name")
     if reservation_id is not None:
@@ -354,20 +203,24 @@ def reserve(
             field="agent_config",
             value=agent_config,
         )
-    config = None if agent_config is None else dict(agent_config)
-    return StoreRequest("reserve", (agent_name, config, reservation_id), _command_id(command_id))
+    command_id = new_command_id(command_id)
+    return _change(reserve_command(command_id, agent_name, agent_config, reservation_id))
 
 
-def release(agent_name: Any, amount: Any, command_id: Any = None) -> StoreRequest:
+def release(
+    agent_name: Any, amount: Any, reservation_id: Any = None, command_id: Any = None
+) -> StoreRequest:
     """Check `StateStore.release`'s arguments.
 
     Raises:
-        InvalidArgumentError: bad ``agent_name``.
+        InvalidArgumentError: bad ``agent_name`` or ``reservation_id``.
         BudgetError: a bad amount.
     """
     check_name(agent_name, "agent_name")
-    to_money(amount, "amount")
-    return StoreRequest("release", (agent_name, amount), _command_id(command_id))
+    if reservation_id is not None:
+        check_name(reservation_id, "reservation_id")
+    command_id = new_command_id(command_id)
+    return _change(release_command(command_id, agent_name, amount, reservation_id))
 
 
 def record_costs(records: Any, command_id: Any = None) -> StoreRequest | None:
@@ -375,11 +228,22 @@ def record_costs(records: Any, command_id: Any = None) -> StoreRequest | None:
 
     Raises:
         InvalidArgumentError: ``records`` is not an iterable of mappings.
+        BudgetError: a malformed record, naming its index.
     """
     batch = as_batch(records, "records", mappings=True)
     if not batch:
         return None
-    return StoreRequest("record_costs", ([dict(r) for r in batch],), _command_id(command_id))
+    return _change(record_costs_command(new_command_id(command_id), [dict(r) for r in batch]))
+
+
+def close_job(job_id: Any, command_id: Any = None) -> StoreRequest:
+    """Check `StateStore.close_job`'s arguments.
+
+    Raises:
+        InvalidArgumentError: bad ``job_id``.
+    """
+    check_name(job_id, "job_id")
+    return _change(close_job_command(new_command_id(command_id), job_id))
 
 
 def list_jobs() -> StoreRequest:

@@ -13,7 +13,7 @@ from typing import Any
 from shell import _store_requests as requests
 from shell._changes import WAIT_GROUP, WAIT_METHODS
 from shell._store_requests import StoreRequest
-from shell.inputs import check_seconds
+from shell.errors import InvalidArgumentError
 
 __all__ = ["reply_timeout", "submit", "wait_budget", "wait_job"]
 
@@ -25,8 +25,7 @@ def wait_job(job_id: Any, since_version: Any, timeout: Any) -> StoreRequest:
         InvalidArgumentError: bad ``job_id``, ``since_version`` or ``timeout``.
     """
     requests.poll_job(job_id, since_version)
-    seconds = check_seconds(timeout, "timeout")
-    return StoreRequest("wait_job", (job_id, since_version, seconds))
+    return StoreRequest("wait_job", (job_id, since_version, _wait_seconds(timeout)))
 
 
 def wait_budget(since_version: Any, timeout: Any) -> StoreRequest:
@@ -35,9 +34,18 @@ def wait_budget(since_version: Any, timeout: Any) -> StoreRequest:
     Raises:
         InvalidArgumentError: bad ``since_version`` or ``timeout``.
     """
-    requests.poll_job("budget", since_version)
-    seconds = check_seconds(timeout, "timeout")
-    return StoreRequest("wait_budget", (since_version, seconds))
+    requests.poll_job("budget", since_version)  # the same version check as poll_job's
+    return StoreRequest("wait_budget", (since_version, _wait_seconds(timeout)))
+
+
+def _wait_seconds(timeout: Any) -> float:
+    """A wait's timeout: seconds > 0, at most what a handle's timeout may be."""
+    seconds = requests.check_timeout(timeout)
+    if seconds is None:
+        raise InvalidArgumentError(
+            "timeout must be seconds > 0, got None", field="timeout", value=None
+        )
+    return seconds
 
 
 def submit(actor: Any, request: StoreRequest) -> Any:

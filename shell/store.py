@@ -2,55 +2,59 @@
 
 With several writers, read-modify-put on ObjectRefs loses updates and lets
 two reservers spend the same money. A `StateStore` is a picklable handle on
-one actor (`shell.store_actor.StoreCore`) that applies the core's reducers one
-call at a time. Like ``ray.util.queue.Queue``, the handle validates arguments
-before any remote call, turns Ray's errors into the library's (an error raised
-in the actor arrives as its own type; a store that is gone raises
-`StateUnavailable`) and has an explicit `StateStore.shutdown`.
+one actor (`shell.store_actor.StoreCore`) that applies the core's commands
+one at a time (`core.ledger.apply_command`). Like ``ray.util.queue.Queue``,
+the handle validates arguments before any remote call, turns Ray's errors
+into the library's (an error raised in the actor arrives as its own type; a
+store that is gone raises `StateUnavailable`) and has an explicit `shutdown`.
+
+Every change carries a ``command_id`` (fresh unless the caller gives one):
+the store applies an id at most once and answers a resend with the first
+reply, so a call that timed out (`OutcomeUnknown`) is safely sent again.
+With a ``journal`` the store is write-ahead and durable: Ray restarts its
+actor, which recovers every acknowledged command, and `StateStore.recover`
+starts it again after the whole cluster stopped.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
-
-import ray
 
 from core.budget.reducers import BudgetState, ReservationDecision
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
+from shell import _store_lifecycle as lifecycle
 from shell import _store_requests as requests
 from shell import _wait_requests as waits
 from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
-    StateUnavailable,
+    OutcomeUnknown,
     StoreExistsError,
     UnknownJobError,
 )
-from shell.ray_ops import ray_get, translate_ray_error
+from shell.ray_ops import ray_get
 
 __all__ = [
     "DuplicateJobError",
+    "OutcomeUnknown",
     "StateStore",
     "StoreExistsError",
     "UnknownJobError",
 ]
 
 
-# Longest a shutdown waits for the killed actor to stop answering.
-_SHUTDOWN_WAIT = 10.0
-
-
 class StateStore:
     """A picklable handle on the actor that owns a set of jobs and one budget.
 
-    Make one with `StateStore.create` or `StateStore.connect`, not directly.
-    Every method is one actor call (~1.2 ms round trip locally); batch
-    updates (`update_tasks` takes a list, `shell.StateBatcher` flushes into
-    a store) rather than calling per update.
+    Make one with `create`, `connect` or `recover`, not directly. Every method
+    is one actor call (~1.2 ms round trip locally); batch updates
+    (`update_tasks` takes a list, `shell.StateBatcher` flushes into a store)
+    rather than calling per update. Every method that changes the store takes
+    an optional ``command_id`` and, on a timeout, raises `OutcomeUnknown`
+    carrying it: call again with it to apply the change at most once.
     """
 
     def __init__(
@@ -63,6 +67,18 @@ class StateStore:
         self._closed = False
 
     @classmethod
+    def _start(cls, plan: lifecycle.StorePlan) -> StateStore:
+        """Start the plan's actor and wait for it; a failed start leaves no actor behind."""
+        actor = lifecycle.start_actor(plan)
+        store = cls(actor, plan.name, plan.namespace, plan.timeout)
+        try:
+            store._send(requests.ping())
+        except BaseException:
+            lifecycle.discard_actor(actor)
+            raise
+        return store
+
+    @classmethod
     def create(
         cls,
         budget_config: Mapping[str, Any] | None,
@@ -71,35 +87,81 @@ class StateStore:
         namespace: str | None = None,
         detached: bool = False,
         timeout: float | None = None,
+        journal: str | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
     ) -> StateStore:
         """Start a store actor and return a handle on it.
 
-        The configs are validated here with the core first, so a bad config
-        raises at once and no actor is started.
+        Everything is validated first (the configs with the core), so a bad
+        argument raises at once and no actor is started; a start that fails
+        later (e.g. times out) kills the actor it started.
 
         Args:
             budget_config: ``{"total_budget": X}`` or None (unlimited).
             agents_config: Agent blocks ``{"name", "price", "max_total_spend"}``.
-            name: Register the actor under this name, for `connect`.
+            name: Register the actor under this name, for `connect` (and key the
+                journal's rows by it: a journaled store needs one).
             namespace: Ray namespace of the name; None is the job's own.
             detached: Keep the actor alive after this driver exits (needs ``name``);
                 it then lives until `shutdown` or the cluster stops.
-            timeout: Seconds each call may wait for the actor; None waits for ever.
+            timeout: Seconds each call may wait for the actor (at most
+                `shell._store_lifecycle.MAX_TIMEOUT`); None waits for ever.
+            journal: ``"sqlite:///abs/path.db"`` (``?synchronous=normal`` trades
+                power-loss safety for speed) or ``"postgresql://..."``: the store
+                becomes durable and restarts after a crash. None keeps it in memory.
+            snapshot_every: With a journal, write a snapshot every this many commands.
+            actor_options: More Ray actor options, e.g. ``resources`` or
+                ``scheduling_strategy`` to place the store (not its name,
+                lifetime, restarts, retries or concurrency, which the store sets).
 
         Raises:
             BudgetError: a config is invalid.
-            InvalidArgumentError: ``name``, ``namespace``, ``detached`` or ``timeout`` is invalid.
-            StoreExistsError: ``name`` is already taken in ``namespace``.
-            StateUnavailable: Ray could not start the actor.
+            InvalidArgumentError: another argument is invalid.
+            StoreExistsError: ``name`` is already taken in ``namespace``, or the
+                journal already holds a store of that name (use `recover`).
+            StateUnavailable: Ray could not start the actor, or the journal is unreachable.
         """
-        plan = requests.create_plan(
-            budget_config, agents_config, name, namespace, detached, timeout
+        plan = lifecycle.create_plan(
+            budget_config,
+            agents_config,
+            name,
+            namespace,
+            detached,
+            timeout,
+            journal,
+            snapshot_every,
+            actor_options,
         )
-        actor = requests.start_actor(plan)
-        store = cls(actor, plan.name, plan.namespace, plan.timeout)
-        # Wait for the constructor, so a failure to start surfaces here.
-        store._send(requests.ping())
-        return store
+        return cls._start(plan)
+
+    @classmethod
+    def recover(
+        cls,
+        name: str,
+        journal: str,
+        namespace: str | None = None,
+        detached: bool = False,
+        timeout: float | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
+    ) -> StateStore:
+        """Start a journaled store again from its journal (e.g. after the whole cluster stopped).
+
+        The new actor loads the newest good snapshot and replays the commands
+        after it; its state, versions and budget are those of the last
+        acknowledged command. Arguments are as for `create`.
+
+        Raises:
+            UnknownStoreError: the journal holds no store named ``name``.
+            StoreExistsError: a live actor already has ``name`` (connect to it instead).
+            JournalFormatError: the journal is corrupt or written by a newer version.
+            InvalidArgumentError, StateUnavailable: as for `create`.
+        """
+        plan = lifecycle.recover_plan(
+            name, journal, namespace, detached, timeout, snapshot_every, actor_options
+        )
+        return cls._start(plan)
 
     @classmethod
     def connect(
@@ -114,51 +176,28 @@ class StateStore:
 
         Raises:
             InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
-            StateUnavailable: no live actor has that name, or it is not a store.
+            StateUnavailable: no live actor has that name, or it is not a store (naming it).
         """
-        connection = requests.connect_plan(name, namespace, timeout)
-        actor = requests.lookup_actor(connection)
+        connection = lifecycle.connect_plan(name, namespace, timeout)
+        actor = lifecycle.lookup_actor(connection)
         store = cls(actor, connection.name, connection.namespace, connection.timeout)
         try:
             answer = store._send(requests.ping())
-        except AttributeError as err:
+        except Exception as err:
             answer = err
-        requests.check_store_answer(answer, connection)
+        lifecycle.check_store_answer(answer, connection)
         return store
 
     def shutdown(self) -> None:
-        """Kill the store actor; its state is lost and every later call raises `StateUnavailable`.
+        """Kill the store actor; every later call raises `StateUnavailable`.
 
-        Every handle on the store, in any process, loses it. Calling it twice is harmless.
+        Every handle on the store, in any process, loses it. A journaled store's
+        journal stays: `recover` starts it again. Calling it twice is harmless.
         """
         if self._closed:
             return
         self._closed = True
-        try:
-            ray.kill(self._actor, no_restart=True)
-        except Exception as err:
-            translated = translate_ray_error(err, self._describe())
-            if not isinstance(translated, StateUnavailable):
-                raise translated from err
-            return
-        self._wait_until_dead()
-
-    def _wait_until_dead(self) -> None:
-        """Return once the actor answers no more (or after `_SHUTDOWN_WAIT` seconds).
-
-        ``ray.kill`` only sends the kill: a call another handle makes right
-        after it could still be served. Waiting here makes "every later call
-        raises StateUnavailable" true from the moment `shutdown` returns.
-        """
-        deadline = time.monotonic() + _SHUTDOWN_WAIT
-        while time.monotonic() < deadline:
-            try:
-                ray.get(self._actor.ping.remote(), timeout=_SHUTDOWN_WAIT)
-            except ray.exceptions.RayActorError:
-                return
-            except ray.exceptions.GetTimeoutError:
-                continue
-            time.sleep(0.01)
+        lifecycle.discard_actor(self._actor)
 
     def __repr__(self) -> str:
         return f"StateStore({self._describe()}{', shut down' if self._closed else ''})"
@@ -173,6 +212,7 @@ class StateStore:
         """Send one request to the actor and wait for its reply, with the library's errors.
 
         Raises:
+            OutcomeUnknown: a change timed out (resend it with its ``command_id``).
             StateUnavailable: the handle was shut down, or the store cannot be reached.
             StateError: the store refused the request.
         """
@@ -184,12 +224,15 @@ class StateStore:
         except Exception as err:
             requests.raise_send_error(request, err, self._describe())
 
-    def create_job(self, description: str, job_id: str | None = None) -> str:
+    def create_job(
+        self, description: str, job_id: str | None = None, command_id: str | None = None
+    ) -> str:
         """Create an empty job in the store.
 
         Args:
             description: The audience description.
-            job_id: Its id; a fresh uuid when None.
+            job_id: Its id; None takes the command id (a fresh uuid hex).
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             The job id.
@@ -197,43 +240,47 @@ class StateStore:
         Raises:
             InvalidArgumentError: ``job_id`` is not a non-empty str, or
                 ``description`` is not a str.
-            DuplicateJobError: the store already holds ``job_id`` (a retried create
-                after a lost reply sees this: the job exists, carry on with it).
-            StateUnavailable: the store is gone.
+            DuplicateJobError: the store already holds ``job_id``.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        result: str = self._send(requests.create_job(description, job_id))
+        result: str = self._send(requests.create_job(description, job_id, command_id))
         return result
 
-    def add_tasks(self, job_id: str, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> int:
-        """Append tasks to a job, all or none.
+    def add_tasks(
+        self,
+        job_id: str,
+        tasks: Iterable[TaskRecord | Mapping[str, Any]],
+        command_id: str | None = None,
+    ) -> int:
+        """Append tasks to a job, all or none; return the job's version after the call.
 
         Args:
             job_id: The job.
             tasks: `TaskRecord`s or ``{"task_id", "agent_name", "input_data", "round"}``.
-
-        Returns:
-            The job's version after the call.
+            command_id: Idempotency key of this change; fresh when None.
 
         Raises:
             InvalidArgumentError: ``job_id`` or ``tasks`` has the wrong type.
-            UnknownJobError: no such job.
-            DuplicateTaskError, InvalidTaskError: a bad task, naming its index; nothing changes.
-            StateUnavailable: the store is gone.
+            InvalidTaskError: a bad task, naming its index; nothing is sent.
+            UnjournalableValueError: task data a journal could not record exactly.
+            UnknownJobError: no such open job.
+            DuplicateTaskError: from the actor, naming its index; nothing changes.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        version: int = self._send(requests.add_tasks(job_id, tasks))
+        version: int = self._send(requests.add_tasks(job_id, tasks, command_id))
         return version
 
-    def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
+    def update_tasks(self, job_id: str, updates: TaskUpdates, command_id: str | None = None) -> int:
         """Apply a batch of task updates in one actor call, in order, all or none.
 
-        Updates are validated here first, and those without ``at`` are stamped
-        with this process's ``time.time()``, when the status was observed. The
-        batch travels as `core.jobs.reducers.UpdateColumns`, and the actor checks it again.
+        Updates are validated here first; those without ``at`` take this
+        process's ``time.time()``, when the status was observed.
 
         Args:
             job_id: The job.
             updates: ``{"task_id", "status", optional "result", "error", "at"}`` mappings,
                 `TaskUpdate`s, or an `UpdateColumns`.
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             The job's version after the call (unchanged when every update was a no-op).
@@ -241,16 +288,30 @@ class StateStore:
         Raises:
             InvalidArgumentError: ``job_id`` or ``updates`` has the wrong type.
             InvalidUpdateError: a malformed update, naming its index; nothing is sent.
-            UnknownJobError: no such job.
+            UnknownJobError: no such open job.
             UnknownTaskError, InvalidTransitionError: from the actor, naming the
                 update's index; nothing changes.
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        version: int = self._send(requests.update_tasks(job_id, updates))
+        version: int = self._send(requests.update_tasks(job_id, updates, command_id))
         return version
+
+    def close_job(self, job_id: str, command_id: str | None = None) -> None:
+        """Take a job out of the store's memory; its final summary and version stay readable.
+
+        Later changes to it raise `UnknownJobError`; a journal keeps all of it.
+
+        Raises:
+            InvalidArgumentError: bad ``job_id``.
+            UnknownJobError: no such open job.
+            OutcomeUnknown, StateUnavailable: see the class.
+        """
+        self._send(requests.close_job(job_id, command_id))
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
         """Return the job's summary (`core.jobs.summary.summarize_job`); O(1) in its size.
+
+        A closed job returns its final summary.
 
         Raises:
             InvalidArgumentError: bad ``job_id``.
@@ -261,11 +322,11 @@ class StateStore:
         return summary
 
     def job_state(self, job_id: str) -> JobExecution:
-        """Return the job's full immutable state (ships every task: prefer `job_summary`).
+        """Return an open job's full immutable state (ships every task: prefer `job_summary`).
 
         Raises:
             InvalidArgumentError: bad ``job_id``.
-            UnknownJobError: no such job.
+            UnknownJobError: no such open job.
             StateUnavailable: the store is gone.
         """
         job: JobExecution = self._send(requests.job_state(job_id))
@@ -298,14 +359,16 @@ class StateStore:
         agent_name: str,
         agent_config: Mapping[str, Any] | None = None,
         reservation_id: str | None = None,
+        command_id: str | None = None,
     ) -> ReservationDecision:
         """Check the budget and reserve one job's expected cost, in one indivisible step.
 
         Args:
             agent_name: The agent about to run a job.
             agent_config: Its config block, used only when the store does not know it yet.
-            reservation_id: Idempotency key: a retry with it returns the first
-                grant and reserves nothing more.
+            reservation_id: Idempotency key of the reservation: a retry with it
+                returns the first grant and reserves nothing more; `release` takes it.
+            command_id: Idempotency key of this change; fresh when None.
 
         Returns:
             ``ReservationDecision(can_afford, expected_cost, reason)``, a tuple.
@@ -313,40 +376,56 @@ class StateStore:
         Raises:
             InvalidArgumentError: a bad ``agent_name``, ``agent_config`` or ``reservation_id``.
             BudgetError: refused by the core (e.g. an id reused for another agent).
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        decision: ReservationDecision = self._send(
-            requests.reserve(agent_name, agent_config, reservation_id)
-        )
+        request = requests.reserve(agent_name, agent_config, reservation_id, command_id)
+        decision: ReservationDecision = self._send(request)
         return decision
 
-    def release(self, agent_name: str, amount: Any) -> None:
+    def release(
+        self,
+        agent_name: str,
+        amount: Any,
+        reservation_id: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
         """Give back part of an agent's reservation (never below zero).
 
-        Raises:
-            InvalidArgumentError: bad ``agent_name``.
-            BudgetError: a bad amount, or an agent the store does not know.
-            StateUnavailable: the store is gone.
-        """
-        self._send(requests.release(agent_name, amount))
+        Args:
+            agent_name: The agent.
+            amount: How much to give back.
+            reservation_id: The granted reservation this gives back: then at most
+                its expected cost, and only once however often it is called.
+            command_id: Idempotency key of this change; fresh when None.
 
-    def record_costs(self, records: Iterable[Mapping[str, Any]]) -> None:
+        Raises:
+            InvalidArgumentError: bad ``agent_name`` or ``reservation_id``.
+            BudgetError: a bad amount, an unknown agent, or a reservation id
+                never granted to this agent.
+            OutcomeUnknown, StateUnavailable: see the class.
+        """
+        self._send(requests.release(agent_name, amount, reservation_id, command_id))
+
+    def record_costs(
+        self, records: Iterable[Mapping[str, Any]], command_id: str | None = None
+    ) -> None:
         """Record paid jobs in one actor call, all or none, idempotently by ``job_id``.
 
         Args:
             records: ``{"agent_name", "expected", "actual", "job_id", optional "at"}`` each.
+            command_id: Idempotency key of this change; fresh when None.
 
         Raises:
             InvalidArgumentError: ``records`` is not an iterable of mappings.
             BudgetError: a bad or conflicting record, naming its index; nothing changes.
-            StateUnavailable: the store is gone.
+            OutcomeUnknown, StateUnavailable: see the class.
         """
-        request = requests.record_costs(records)
+        request = requests.record_costs(records, command_id)
         if request is not None:
             self._send(request)
 
     def list_jobs(self) -> dict[str, int]:
-        """Return every job id of the store with its version, in creation order; O(jobs).
+        """Return every job id of the store (open or closed) with its version, in id order.
 
         Raises:
             StateUnavailable: the store is gone.
@@ -372,6 +451,22 @@ class StateStore:
         state: BudgetState = self._send(requests.budget_state())
         return state
 
+    def info(self) -> dict[str, Any]:
+        """Return the store's bookkeeping.
+
+        Returns:
+            ``{"applied", "open_jobs", "closed_jobs", "budget_version", "journal",
+            "recoveries", "pid"}``: commands applied since creation, jobs in memory
+            and closed, the budget's version, the journal (password hidden) or None,
+            how often this actor process rebuilt its state from the journal, and
+            the actor's process id.
+
+        Raises:
+            StateUnavailable: the store is gone.
+        """
+        info: dict[str, Any] = self._send(requests.store_info())
+        return info
+
     def wait_job(
         self, job_id: str, since_version: int | None, timeout: float
     ) -> tuple[int, dict[str, Any] | None]:
@@ -383,7 +478,7 @@ class StateStore:
         Returns:
             ``(version, summary)`` as soon as the version differs from
             ``since_version`` (at once if it already does); ``(since_version, None)``
-            when ``timeout`` expires first.
+            when ``timeout`` expires first. A closed job answers with its final summary.
 
         Raises:
             InvalidArgumentError: bad ``job_id``, ``since_version`` or ``timeout``.

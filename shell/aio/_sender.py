@@ -58,6 +58,14 @@ class Coalescer:
         self._queued.append((request, future))
         return future
 
+    def close(self) -> None:
+        """Stop awaiting replies still in flight (their callers get `CancelledError`)."""
+        for task in list(self._deliveries):
+            task.cancel()
+        for _, future in self._queued:
+            future.cancel()
+        self._queued = []
+
     def _flush(self) -> None:
         """Submit what was queued during the last turn: one remote call per `MAX_COALESCED`."""
         queued = [item for item in self._queued if not item[1].done()]
@@ -88,6 +96,10 @@ async def _deliver(ref: Any, chunk: list[tuple[StoreRequest, asyncio.Future[Any]
     """Await one remote call and hand each caller its own reply or error."""
     try:
         reply = await ref
+    except asyncio.CancelledError:
+        for _, future in chunk:
+            future.cancel()
+        raise
     except Exception as err:
         # An actor's error arrives as RayTaskError(<its type>), itself a
         # subclass of that type: hand callers the library's own error, as ray_get does.

@@ -19,6 +19,8 @@ WaitBudget = Callable[["int | None", float], Awaitable[tuple[int, "dict[str, Any
 async def watch_job(wait_job: WaitJob, job_id: str, wait: float) -> AsyncIterator[dict[str, Any]]:
     """Yield the job's summary at once and after every change; stop after a complete one.
 
+    A job closed before it completed ends the iteration too (it will not change again).
+
     Args:
         wait_job: The store's ``wait_job`` coroutine function.
         job_id: The job.
@@ -26,9 +28,12 @@ async def watch_job(wait_job: WaitJob, job_id: str, wait: float) -> AsyncIterato
     """
     version: int | None = None
     while True:
+        seen = version
         version, summary = await wait_job(job_id, version, wait)
         if summary is None:
             continue
+        if version == seen:
+            return  # a closed job answers with its unchanged final summary: it is over
         yield summary
         if summary["is_complete"]:
             return

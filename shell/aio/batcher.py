@@ -274,8 +274,8 @@ class AsyncStateBatcher:
         while not self._closed:
             async with changed:
                 while not self._due() and not self._closed:
-                    timeout = None
-                    if self._oldest is not None and self.max_delay is not None:
+                    timeout = None  # nothing queued: wait for an add
+                    if len(self) and self._oldest is not None and self.max_delay is not None:
                         timeout = max(0.0, self._oldest + self.max_delay - self._timer())
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(changed.wait(), timeout)
@@ -378,14 +378,19 @@ class AsyncStateBatcher:
         """Take one kind's items out, send them; if that fails or is cancelled, put them back."""
         lock = self._locks.setdefault(kind, asyncio.Lock())
         async with lock:  # flushes of one kind go one at a time, so items keep their order
+            oldest = self._oldest
             self._batch, items = _take(self._batch, kind)
             if not items:
                 return nothing
+            if not len(self):
+                self._oldest = None  # nothing is queued: the delay clock stops
             self._in_flight += len(items)
             try:
                 result = await send(items)
             except BaseException:
                 self._batch = _requeue(self._batch, kind, items)
+                if oldest is not None and (self._oldest is None or oldest < self._oldest):
+                    self._oldest = oldest  # the requeued items are the oldest again
                 raise
             finally:
                 self._in_flight -= len(items)

@@ -27,22 +27,45 @@ from core.budget.reducers import BudgetState, ReservationDecision
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
+from shell import _store_lifecycle as lifecycle
 from shell import _store_requests as requests
 from shell import _wait_requests as waits
 from shell._store_requests import StoreRequest
 from shell.aio._sender import Coalescer
 from shell.aio._watch import watch_budget, watch_job
-from shell.errors import StateUnavailable
 from shell.inputs import check_seconds
-from shell.ray_ops import translate_ray_error
 
 __all__ = ["WATCH_WAIT", "AsyncStateStore"]
 
 # Longest a shutdown waits for the killed actor to stop answering.
-_SHUTDOWN_WAIT = 10.0
+_KILL_WAIT = 10.0
 #: Seconds one waiting call of a watcher lasts before it asks again: an idle
 #: watched job costs 60 / WATCH_WAIT remote calls a minute, and no data.
 WATCH_WAIT = 15.0
+
+
+async def _discard(actor: Any) -> None:
+    """Kill an actor for good and return once it answers no more; never raises.
+
+    `shell._store_lifecycle.discard_actor` awaited instead of waited on:
+    ``ray.kill`` only sends the kill, and a call made right after could still be served.
+    """
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:
+        return  # already gone, or Ray is down
+    deadline = time.monotonic() + _KILL_WAIT
+    while time.monotonic() < deadline:
+        try:
+            # No retries: a killed journaled store would be asked again and again.
+            await asyncio.wait_for(actor.ping.options(max_task_retries=0).remote(), _KILL_WAIT)
+        except ray.exceptions.RayActorError:
+            return
+        except asyncio.TimeoutError:
+            continue
+        except Exception:
+            return
+        await asyncio.sleep(0.01)
 
 
 def _seconds(wait: Any) -> float:
@@ -54,9 +77,12 @@ def _seconds(wait: Any) -> float:
 class AsyncStateStore:
     """An asyncio handle on the actor that owns a set of jobs and one budget.
 
-    Make one with ``await AsyncStateStore.create(...)`` or ``await
-    AsyncStateStore.connect(...)``. ``async with`` shuts the store down on
-    exit. The handle is picklable; `sync` gives a `StateStore` on the same actor.
+    Make one with ``await AsyncStateStore.create(...)``, ``connect(...)`` or
+    ``recover(...)``. ``async with`` shuts the store down on exit. Every change
+    takes an optional ``command_id``; a timeout raises `OutcomeUnknown`
+    carrying it, and a call again with it applies at most once (as
+    `StateStore`). The handle is picklable; `sync` gives a `StateStore` on the
+    same actor.
     """
 
     def __init__(
@@ -73,6 +99,18 @@ class AsyncStateStore:
         return (type(self), (self._actor, self._name, self._namespace, self._timeout))
 
     @classmethod
+    async def _start(cls, plan: lifecycle.StorePlan) -> AsyncStateStore:
+        """Start the plan's actor and await it; a failed start leaves no actor behind."""
+        actor = lifecycle.start_actor(plan)
+        store = cls(actor, plan.name, plan.namespace, plan.timeout)
+        try:
+            await store._send(requests.ping())
+        except BaseException:
+            await _discard(actor)
+            raise
+        return store
+
+    @classmethod
     async def create(
         cls,
         budget_config: Mapping[str, Any] | None,
@@ -81,21 +119,54 @@ class AsyncStateStore:
         namespace: str | None = None,
         detached: bool = False,
         timeout: float | None = None,
+        journal: str | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
     ) -> AsyncStateStore:
         """Start a store actor and return an async handle on it (as `StateStore.create`).
 
         Raises:
             BudgetError: a config is invalid.
-            InvalidArgumentError: ``name``, ``namespace``, ``detached`` or ``timeout`` is invalid.
-            StoreExistsError: ``name`` is already taken in ``namespace``.
-            StateUnavailable: Ray could not start the actor.
+            InvalidArgumentError: another argument is invalid.
+            StoreExistsError: ``name`` is taken, or the journal already holds that store.
+            StateUnavailable: Ray could not start the actor, or the journal is unreachable.
         """
-        plan = requests.create_plan(
-            budget_config, agents_config, name, namespace, detached, timeout
+        plan = lifecycle.create_plan(
+            budget_config,
+            agents_config,
+            name,
+            namespace,
+            detached,
+            timeout,
+            journal,
+            snapshot_every,
+            actor_options,
         )
-        store = cls(requests.start_actor(plan), plan.name, plan.namespace, plan.timeout)
-        await store._send(requests.ping())
-        return store
+        return await cls._start(plan)
+
+    @classmethod
+    async def recover(
+        cls,
+        name: str,
+        journal: str,
+        namespace: str | None = None,
+        detached: bool = False,
+        timeout: float | None = None,
+        snapshot_every: int = 1000,
+        actor_options: Mapping[str, Any] | None = None,
+    ) -> AsyncStateStore:
+        """Start a journaled store again from its journal (as `StateStore.recover`).
+
+        Raises:
+            UnknownStoreError: the journal holds no store named ``name``.
+            StoreExistsError: a live actor already has ``name``.
+            JournalFormatError: the journal is corrupt or written by a newer version.
+            InvalidArgumentError, StateUnavailable: as for `create`.
+        """
+        plan = lifecycle.recover_plan(
+            name, journal, namespace, detached, timeout, snapshot_every, actor_options
+        )
+        return await cls._start(plan)
 
     @classmethod
     async def connect(
@@ -107,15 +178,15 @@ class AsyncStateStore:
             InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
             StateUnavailable: no live actor has that name, or it is not a store.
         """
-        connection = requests.connect_plan(name, namespace, timeout)
+        connection = lifecycle.connect_plan(name, namespace, timeout)
         # The name lookup is a blocking GCS call: keep it off the loop.
-        actor = await asyncio.to_thread(requests.lookup_actor, connection)
+        actor = await asyncio.to_thread(lifecycle.lookup_actor, connection)
         store = cls(actor, connection.name, connection.namespace, connection.timeout)
         try:
             answer = await store._send(requests.ping())
-        except AttributeError as err:
+        except Exception as err:
             answer = err
-        requests.check_store_answer(answer, connection)
+        lifecycle.check_store_answer(answer, connection)
         return store
 
     def sync(self) -> Any:
@@ -125,26 +196,16 @@ class AsyncStateStore:
         return StateStore(self._actor, self._name, self._namespace, self._timeout)
 
     async def shutdown(self) -> None:
-        """Kill the store actor (as `StateStore.shutdown`); calling it twice is harmless."""
+        """Kill the store actor (as `StateStore.shutdown`); calling it twice is harmless.
+
+        Replies still awaited on this handle are abandoned (their callers get
+        `asyncio.CancelledError`). A journal keeps the store: `recover` starts it again.
+        """
         if self._closed:
             return
         self._closed = True
-        try:
-            ray.kill(self._actor, no_restart=True)
-        except Exception as err:
-            translated = translate_ray_error(err, self._describe())
-            if not isinstance(translated, StateUnavailable):
-                raise translated from err
-            return
-        deadline = time.monotonic() + _SHUTDOWN_WAIT
-        while time.monotonic() < deadline:
-            try:
-                await asyncio.wait_for(self._actor.ping.remote(), _SHUTDOWN_WAIT)
-            except ray.exceptions.RayActorError:
-                return
-            except asyncio.TimeoutError:
-                continue
-            await asyncio.sleep(0.01)
+        self._sender.close()
+        await _discard(self._actor)
 
     async def __aenter__(self) -> AsyncStateStore:
         return self
@@ -170,8 +231,9 @@ class AsyncStateStore:
         """Send one request and await its reply, with the library's errors.
 
         Raises:
+            OutcomeUnknown: a change timed out (resend it with its ``command_id``).
             StateUnavailable: the handle was shut down, the store cannot be
-                reached, or the reply did not come within the timeout.
+                reached, or a read timed out.
             StateError: the store refused the request.
             asyncio.CancelledError: the caller was cancelled.
         """
@@ -189,20 +251,33 @@ class AsyncStateStore:
         """Remote calls this handle has sent (a coalesced batch counts once)."""
         return self._sender.remote_calls
 
-    async def create_job(self, description: str, job_id: str | None = None) -> str:
+    async def create_job(
+        self, description: str, job_id: str | None = None, command_id: str | None = None
+    ) -> str:
         """Create an empty job; as `StateStore.create_job`."""
-        result: str = await self._send(requests.create_job(description, job_id))
+        result: str = await self._send(requests.create_job(description, job_id, command_id))
         return result
 
-    async def add_tasks(self, job_id: str, tasks: Iterable[TaskRecord | Mapping[str, Any]]) -> int:
+    async def add_tasks(
+        self,
+        job_id: str,
+        tasks: Iterable[TaskRecord | Mapping[str, Any]],
+        command_id: str | None = None,
+    ) -> int:
         """Append tasks to a job, all or none; as `StateStore.add_tasks`."""
-        version: int = await self._send(requests.add_tasks(job_id, tasks))
+        version: int = await self._send(requests.add_tasks(job_id, tasks, command_id))
         return version
 
-    async def update_tasks(self, job_id: str, updates: TaskUpdates) -> int:
+    async def update_tasks(
+        self, job_id: str, updates: TaskUpdates, command_id: str | None = None
+    ) -> int:
         """Apply a batch of task updates, in order, all or none; as `StateStore.update_tasks`."""
-        version: int = await self._send(requests.update_tasks(job_id, updates))
+        version: int = await self._send(requests.update_tasks(job_id, updates, command_id))
         return version
+
+    async def close_job(self, job_id: str, command_id: str | None = None) -> None:
+        """Take a job out of the store's memory; as `StateStore.close_job`."""
+        await self._send(requests.close_job(job_id, command_id))
 
     async def job_summary(self, job_id: str) -> dict[str, Any]:
         """Return the job's summary; as `StateStore.job_summary`."""
@@ -226,20 +301,28 @@ class AsyncStateStore:
         agent_name: str,
         agent_config: Mapping[str, Any] | None = None,
         reservation_id: str | None = None,
+        command_id: str | None = None,
     ) -> ReservationDecision:
         """Check the budget and reserve in one step; as `StateStore.reserve`."""
-        decision: ReservationDecision = await self._send(
-            requests.reserve(agent_name, agent_config, reservation_id)
-        )
+        request = requests.reserve(agent_name, agent_config, reservation_id, command_id)
+        decision: ReservationDecision = await self._send(request)
         return decision
 
-    async def release(self, agent_name: str, amount: Any) -> None:
+    async def release(
+        self,
+        agent_name: str,
+        amount: Any,
+        reservation_id: str | None = None,
+        command_id: str | None = None,
+    ) -> None:
         """Give back part of an agent's reservation; as `StateStore.release`."""
-        await self._send(requests.release(agent_name, amount))
+        await self._send(requests.release(agent_name, amount, reservation_id, command_id))
 
-    async def record_costs(self, records: Iterable[Mapping[str, Any]]) -> None:
+    async def record_costs(
+        self, records: Iterable[Mapping[str, Any]], command_id: str | None = None
+    ) -> None:
         """Record paid jobs, all or none, idempotently by job id; as `StateStore.record_costs`."""
-        request = requests.record_costs(records)
+        request = requests.record_costs(records, command_id)
         if request is not None:
             await self._send(request)
 
@@ -257,6 +340,11 @@ class AsyncStateStore:
         """Return the immutable budget state; as `StateStore.budget_state`."""
         state: BudgetState = await self._send(requests.budget_state())
         return state
+
+    async def info(self) -> dict[str, Any]:
+        """Return the store's bookkeeping; as `StateStore.info`."""
+        info: dict[str, Any] = await self._send(requests.store_info())
+        return info
 
     async def wait_job(
         self, job_id: str, since_version: int | None, timeout: float

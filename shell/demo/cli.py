@@ -66,9 +66,30 @@ def _build_parser() -> _Parser:
         "--store", action="store_true", help="concurrent writer tasks against a StateStore"
     )
     parser.add_argument(
-        "--writers", type=int, default=4, help="writer tasks with --store (default 4)"
+        "--writers", type=int, default=4, help="writer tasks with --store, flows with --async"
+    )
+    parser.add_argument(
+        "--async",
+        dest="use_async",
+        action="store_true",
+        help="flows as coroutines in one event loop on an AsyncStateStore, watcher-driven progress",
+    )
+    parser.add_argument(
+        "--journal",
+        default=None,
+        help="journal file (or sqlite:///, postgresql:// URL): a durable store; implies --store",
+    )
+    parser.add_argument(
+        "--chaos", type=int, default=0, help="kill the store's actor N times (needs --journal)"
     )
     return parser
+
+
+def _journal_url(value: str | None) -> str | None:
+    """A path becomes an absolute SQLite URL; a URL is kept."""
+    if value is None or "://" in value:
+        return value
+    return f"sqlite://{Path(value).expanduser().resolve()}"
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, RunOptions, Decimal | None]:
@@ -88,8 +109,23 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, RunOptio
         raise UsageError(f"--speed must be from {low} to {high}, got {args.speed}")
     if not 1 <= args.writers <= 64:
         raise UsageError(f"--writers must be from 1 to 64, got {args.writers}")
-    if args.writers != 4 and not args.store:
-        raise UsageError("--writers only applies with --store")
+    if args.use_async and (args.store or args.journal is not None):
+        raise UsageError("--async is a mode of its own: drop --store and --journal")
+    journal = _journal_url(args.journal)
+    if journal is not None:
+        from shell.journal import open_journal
+
+        try:
+            open_journal(journal)
+        except StateError as err:
+            raise UsageError(f"--journal: {err}") from None
+        args.store = True
+    if not 0 <= args.chaos <= 20:
+        raise UsageError(f"--chaos must be from 0 to 20, got {args.chaos}")
+    if args.chaos and journal is None:
+        raise UsageError("--chaos needs --journal: a store without one must not restart")
+    if args.writers != 4 and not (args.store or args.use_async):
+        raise UsageError("--writers only applies with --store or --async")
     budget = None
     if args.budget is not None:
         try:
@@ -101,7 +137,13 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, RunOptio
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
     options = RunOptions(
-        tasks=args.tasks, seed=args.seed, speed=args.speed, store=args.store, writers=args.writers
+        tasks=args.tasks,
+        seed=args.seed,
+        speed=args.speed,
+        store=args.store,
+        writers=args.writers,
+        journal=journal,
+        chaos=args.chaos,
     )
     return args, options, budget
 
@@ -144,7 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         started = _start_ray(args.address)
         with LiveProgress(live, console) as progress:
-            if options.store:
+            if args.use_async:
+                from shell.demo.async_mode import run_async
+
+                result = run_async(config, options, progress)
+            elif options.store:
                 from shell.demo.store_mode import run_store
 
                 result = run_store(config, options, progress)

@@ -85,7 +85,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
             "tasks": result.options.tasks,
             "seed": result.options.seed,
             "speed": result.options.speed,
-            "writers": result.options.writers if result.mode == "store" else None,
+            "writers": result.options.writers if result.mode in ("store", "async") else None,
             "agents_file": result.config.source,
         },
         "agents": [
@@ -124,6 +124,7 @@ def build_report(result: RunResult) -> dict[str, Any]:
             for r in result.results[:3]
         ],
         "elapsed_s": round(result.elapsed, 2),
+        "durability": result.durability,
     }
 
 
@@ -246,3 +247,13 @@ def print_report(report: Mapping[str, Any], console: Console) -> None:
         f"{ops['saved_pct']} % fewer Ray operations over {ops['flushes']} flushes and "
         f"{ops['polls']} polls; finished in {report['elapsed_s']} s."
     )
+    durable = report.get("durability")
+    if durable:
+        verdict = "the books balance" if durable["balanced"] else "THE BOOKS DO NOT BALANCE"
+        console.print(
+            f"Durable store {durable['store']!r} in {durable['journal']}: "
+            f"{durable['commands']} commands journaled; its actor was killed "
+            f"{durable['kills']} times and restarted from the journal; {verdict}."
+        )
+        for check, held in durable["checks"].items():
+            console.print(f"  {'ok  ' if held else 'FAIL'} {check}")

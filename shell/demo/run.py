@@ -52,6 +52,8 @@ class RunOptions:
         speed: Multiplier of simulated durations.
         store: Run concurrent writers against a `StateStore` instead of refs.
         writers: Number of concurrent writer tasks with ``store``.
+        journal: With ``store``, the store's journal URL (a durable store), or None.
+        chaos: With ``journal``, how many times to kill the store's actor mid-run.
     """
 
     tasks: int
@@ -59,6 +61,8 @@ class RunOptions:
     speed: float
     store: bool = False
     writers: int = 4
+    journal: str | None = None
+    chaos: int = 0
 
     @property
     def poll_interval(self) -> float:
@@ -159,6 +163,7 @@ class RunResult:
         polls: Progress polls made.
         cache: The driver's cache statistics, when it read through one.
         elapsed: Seconds the run took (Ray start excluded).
+        durability: With a journal: the kills survived and the books' checks.
     """
 
     mode: str
@@ -175,6 +180,7 @@ class RunResult:
     polls: int
     cache: dict[str, Any] | None
     elapsed: float
+    durability: dict[str, Any] | None = None
 
 
 class InOrder:

@@ -11,6 +11,7 @@ changed, and plans round 2 from the store's budget state.
 from __future__ import annotations
 
 import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -133,7 +134,14 @@ class _StoreDriver:
         self.tally = OpTally()
         self.writer_ops = {"get": 0, "put": 0, "total": 0}
         self.flushes = 0
-        self.store = StateStore.create(config.budget_config(), config.agents_config())
+        self.store_name = f"demo-{uuid.uuid4().hex[:8]}"
+        self.chaos = _Chaos(self.store_name, options.chaos)
+        self.store = StateStore.create(
+            config.budget_config(),
+            config.agents_config(),
+            name=self.store_name if options.journal else None,
+            journal=options.journal,
+        )
         self.job_id = self.store.create_job(config.description)
         self.version: int | None = None
         self.job: dict[str, Any] | None = None
@@ -148,6 +156,7 @@ class _StoreDriver:
             self.budget = self.store.budget_summary()
         if self.job is not None:
             self.progress.show(label, self.job, self.budget, 0)
+        self.chaos.strike()
 
     def run_round(self, plan: RoundPlan) -> RoundRecord:
         """Split the plan over the writers, start them, poll until they are all done."""
@@ -180,6 +189,53 @@ class _StoreDriver:
         return record
 
 
+class _Chaos:
+    """Kills the journaled store's actor ``times`` times, at most once per `_CHAOS_GAP` seconds.
+
+    Ray restarts it (``max_restarts=-1``) and it recovers from its journal; the
+    writers' calls in flight are retried under their command ids.
+    """
+
+    def __init__(self, store_name: str, times: int) -> None:
+        self.store_name = store_name
+        self.left = times
+        self.kills = 0
+        self.last = time.monotonic()
+
+    def strike(self) -> None:
+        """Kill the store's actor if a kill is due."""
+        if self.left <= 0 or time.monotonic() - self.last < _CHAOS_GAP:
+            return
+        ray.kill(ray.get_actor(self.store_name), no_restart=False)
+        self.left -= 1
+        self.kills += 1
+        self.last = time.monotonic()
+
+
+# Seconds between two chaos kills: the restarted store serves a few polls first.
+_CHAOS_GAP = 0.3
+
+
+def _books(state: Any, rounds: list[RoundRecord], info: dict[str, Any]) -> dict[str, Any]:
+    """Check that the books balance after the run: nothing lost, nothing counted twice."""
+    records = list(state.cost_records)
+    outcomes = sum(len(record.outcomes) for record in rounds)
+    checks = {
+        "one cost record per finished job": len(records) == outcomes,
+        "spent equals the sum of the records": state.total_spent
+        == sum((r.actual for r in records), Decimal(0)),
+        "reserved equals the agents' reservations": state.total_reserved
+        == sum((a.reserved for a in state.agents.values()), Decimal(0)),
+        "nothing reserved below zero": state.total_reserved >= 0,
+    }
+    return {
+        "journal": info["journal"],
+        "commands": info["applied"],
+        "checks": checks,
+        "balanced": all(checks.values()),
+    }
+
+
 def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -> RunResult:
     """Play two rounds with concurrent writer tasks against one `StateStore`.
 
@@ -210,6 +266,10 @@ def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -
         results = job_results(driver.store.job_state(driver.job_id))
         driver.tally.state_reads += 1
         driver.tally.status_reads += 1
+        durability = None
+        if options.journal:
+            durability = _books(state, [first, second], driver.store.info())
+            durability.update(store=driver.store_name, kills=driver.chaos.kills)
     finally:
         driver.store.shutdown()
     ops = op_delta(before, ray_op_counts())
@@ -230,4 +290,5 @@ def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -
         polls=driver.progress.updates,
         cache=None,
         elapsed=time.monotonic() - started,
+        durability=durability,
     )

@@ -21,6 +21,13 @@ from core.errors import (
 )
 from core.jobs.job import JobExecution
 from core.jobs.status import TaskStatus
+from core.ledger import (
+    add_tasks_command,
+    create_job_command,
+    create_store_command,
+    reserve_command,
+    update_tasks_command,
+)
 from shell.errors import (
     DuplicateJobError,
     InvalidArgumentError,
@@ -372,16 +379,17 @@ def test_batcher_flushes_into_the_store(store: StateStore) -> None:
 
 def test_store_core_without_ray_versions_and_errors() -> None:
     """The actor body alone: versions bump only on change, errors leave state as it was."""
-    core = StoreCore({"total_budget": 2}, AGENTS)
-    assert core.create_job("j", "d", 1.0) == "j"
+    core = StoreCore(create_store_command("c0", {"total_budget": 2}, AGENTS))
+    assert core.execute(create_job_command("c1", "j", "d", 1.0)) == "j"
     assert core.job_version("j") == 1
-    assert core.add_tasks("j", []) == 1
-    assert core.add_tasks("j", [{"task_id": "t", "agent_name": "a"}]) == 2
+    assert core.execute(add_tasks_command("c2", "j", [])) == 1
+    assert core.execute(add_tasks_command("c3", "j", [{"task_id": "t", "agent_name": "a"}])) == 2
     before = core.job_state("j")
-    with pytest.raises(InvalidUpdateError):
-        core.update_tasks("j", [{"task_id": "t", "status": "running"}, {"task_id": "t"}])
+    with pytest.raises(UnknownTaskError):
+        core.execute(update_tasks_command("c4", "j", [{"task_id": "x", "status": "running"}], 2.0))
     assert core.job_state("j") is before and core.job_version("j") == 2
     assert isinstance(core.job_state("j"), JobExecution)
-    grants = [core.reserve("a", None, None).can_afford for _ in range(3)]
+    grants = [core.execute(reserve_command(f"r{i}", "a", None, None)).can_afford for i in range(3)]
     assert grants == [True, True, False]
     assert core.budget_summary()["total_reserved"] == Decimal(2)
+    assert core.store_info()["applied"] == 7

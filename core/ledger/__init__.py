@@ -1,0 +1,66 @@
+"""The store as a ledger: commands as data, one pure function to apply them, a journal format.
+
+Every change a `shell.StateStore` makes is a `Command` (built by a factory
+that validates it); `apply_command` applies one to the store's whole
+`LedgerState` and returns the reply; replaying a journal is a fold of it
+(`replay`, `recover_state`). `core.ledger.encoding` writes commands and
+snapshots as versioned, checksummed JSON and reads them back exactly.
+"""
+
+from core.ledger.commands import (
+    FORMAT_VERSION,
+    Command,
+    add_tasks_command,
+    close_job_command,
+    create_job_command,
+    create_store_command,
+    record_costs_command,
+    release_command,
+    reserve_command,
+    update_tasks_command,
+)
+from core.ledger.encoding import (
+    Recovered,
+    checksum,
+    decode_entry,
+    decode_snapshot,
+    encode_snapshot,
+    recover_state,
+)
+from core.ledger.state import (
+    LedgerState,
+    apply_command,
+    job_state,
+    job_summary,
+    job_version,
+    open_ledger,
+    poll_job,
+    replay,
+)
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Command",
+    "LedgerState",
+    "Recovered",
+    "add_tasks_command",
+    "apply_command",
+    "checksum",
+    "close_job_command",
+    "create_job_command",
+    "create_store_command",
+    "decode_entry",
+    "decode_snapshot",
+    "encode_snapshot",
+    "job_state",
+    "job_summary",
+    "job_version",
+    "open_ledger",
+    "poll_job",
+    "record_costs_command",
+    "recover_state",
+    "release_command",
+    "replay",
+    "reserve_command",
+    "update_tasks_command",
+]

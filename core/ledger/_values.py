@@ -1,0 +1,148 @@
+"""Exact JSON for the values a ledger holds: money as decimal strings, never floats or pickle.
+
+JSON has no tuple, Decimal, bytes, set or non-string key, and a task's data
+may hold any of them. Plain JSON values stay as they are; the others become
+a one-key object whose key starts with ``$`` (``{"$dec": "0.10"}``). A
+caller's own mapping of exactly one ``$`` key is escaped the same way, so
+decoding is never ambiguous. Lists decode as tuples and objects as
+`core.frozen.FrozenDict`: the frozen forms the core keeps, so
+``decode_value(encode_value(v)) == v`` for every frozen value the core holds.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from core.errors import JournalFormatError, UnjournalableValueError
+from core.frozen import FrozenDict
+
+__all__ = ["decode_value", "dumps", "encode_value", "loads"]
+
+_PLAIN = (str, int, type(None), bool)
+# Deeper values are refused rather than risk Python's recursion limit.
+_MAX_DEPTH = 200
+
+
+def _all_plain(items: tuple[Any, ...] | list[Any]) -> bool:
+    """True when every item is a str (or str subclass), int, bool, None or finite float.
+
+    Checked at C speed over the distinct types, so a column of a batch encodes
+    without a Python call per item (JSON writes a str subclass as its text).
+    """
+    kinds = set(map(type, items))
+    for kind in kinds:
+        if kind is float:
+            if not all(map(math.isfinite, filter(_is_float, items))):
+                return False
+        elif kind not in _PLAIN and not issubclass(kind, str):
+            return False
+    return True
+
+
+def _is_float(item: Any) -> bool:
+    return type(item) is float
+
+
+def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
+    """Return ``value`` as plain JSON data (tags for what JSON lacks).
+
+    Raises:
+        UnjournalableValueError: a value JSON cannot carry exactly (an arbitrary
+            object, a too deep nesting), naming ``field``.
+    """
+    kind = type(value)
+    if kind in _PLAIN or kind is str:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": repr(value)}
+    if depth > _MAX_DEPTH:
+        raise UnjournalableValueError(
+            f"{field} is nested deeper than {_MAX_DEPTH} levels", field=field, value=None
+        )
+    if isinstance(value, Decimal):
+        return {"$dec": str(value)}
+    if isinstance(value, (tuple, list)):
+        if _all_plain(value):
+            return list(value)
+        return [encode_value(item, field, depth + 1) for item in value]
+    if isinstance(value, Mapping):
+        if all(type(key) is str for key in value) and not (
+            len(value) == 1 and next(iter(value)).startswith("$")
+        ):
+            return {key: encode_value(item, field, depth + 1) for key, item in value.items()}
+        return {
+            "$map": [
+                [encode_value(key, field, depth + 1), encode_value(item, field, depth + 1)]
+                for key, item in value.items()
+            ]
+        }
+    if isinstance(value, (bytes, bytearray)):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, (set, frozenset)):
+        return {"$set": [encode_value(item, field, depth + 1) for item in value]}
+    if isinstance(value, str):  # a str subclass, e.g. a status enum member: its text
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int(value)
+    raise UnjournalableValueError(
+        f"{field} holds a {kind.__name__}, which a journal cannot record "
+        "(allowed: JSON values, Decimal, bytes, tuples, sets and mappings of them)",
+        field=field,
+        value=value,
+    )
+
+
+def _tagged(tag: str, body: Any) -> Any:
+    if tag == "$dec":
+        return Decimal(body)
+    if tag == "$float":
+        return float(body)
+    if tag == "$bytes":
+        return base64.b64decode(body)
+    if tag == "$set":
+        return frozenset(decode_value(item) for item in body)
+    if tag == "$map":
+        return FrozenDict({decode_value(key): decode_value(item) for key, item in body})
+    raise JournalFormatError(f"unknown value tag {tag!r}", field="tag", value=tag)
+
+
+def decode_value(data: Any) -> Any:
+    """Inverse of `encode_value`: lists become tuples, objects `FrozenDict`s.
+
+    Raises:
+        JournalFormatError: an unknown tag.
+    """
+    kind = type(data)
+    if kind is list:
+        return tuple(decode_value(item) for item in data)
+    if kind is dict:
+        if len(data) == 1:
+            ((key, body),) = data.items()
+            if key.startswith("$"):
+                return _tagged(key, body)
+        return FrozenDict({key: decode_value(item) for key, item in data.items()})
+    return data
+
+
+def dumps(data: Any) -> str:
+    """Return plain JSON data as compact, deterministic text (keys in their given order)."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text.
+
+    Raises:
+        JournalFormatError: the text is not JSON.
+    """
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise JournalFormatError(
+            f"journal text is not valid JSON: {err}", field="text", value=text[:80]
+        ) from err

@@ -1,0 +1,303 @@
+"""The journal's format: entries and snapshots as versioned JSON text with a checksum each.
+
+An entry is one command (`core.ledger.commands.Command.body`); a snapshot is
+a whole `LedgerState` after a given entry. Both carry the format version
+``"v"``; text written by a newer version is refused, never guessed at.
+Money is always an exact decimal string (see `core.ledger._values`). A
+checksum (CRC-32 of the UTF-8 text, 8 hex digits) is stored beside each
+text, so a torn write is detected before it is parsed.
+
+Recovery is a fold: `recover_state` takes the newest readable snapshot (an
+unreadable one is skipped for an older one, or for none), then applies the
+entries after it with `core.ledger.state.apply_command`. A bad last entry
+was never acknowledged (the store replies only after its commit) and is
+dropped; a bad entry followed by good ones is corruption and is refused.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple
+
+from pyrsistent import pmap, pvector
+
+from core.budget.reducers import (
+    AgentBudget,
+    BudgetState,
+    CostRecord,
+    PricePolicy,
+    Reservation,
+    ReservationDecision,
+)
+from core.errors import JournalFormatError, StateError
+from core.jobs.job import JobExecution, add_tasks, new_job
+from core.jobs.reducers import UpdateColumns, to_update_columns
+from core.jobs.status import TaskStatus
+from core.jobs.task import TaskRecord
+from core.ledger._values import decode_value, dumps, encode_value, loads
+from core.ledger.commands import FORMAT_VERSION, KINDS, Command, entry_body, fingerprint
+from core.ledger.state import LedgerState, Remembered, apply_command, open_ledger
+
+__all__ = [
+    "Recovered",
+    "checksum",
+    "decode_entry",
+    "decode_snapshot",
+    "encode_snapshot",
+    "recover_state",
+]
+
+
+def checksum(text: str) -> str:
+    """Return the CRC-32 of ``text`` as 8 hex digits."""
+    return f"{zlib.crc32(text.encode('utf-8')):08x}"
+
+
+def _checked(text: Any, check: Any, what: str) -> dict[str, Any]:
+    """Parse a journal text after verifying its checksum and format version."""
+    if not isinstance(text, str) or checksum(text) != check:
+        raise JournalFormatError(f"{what} fails its checksum (torn or corrupt)", field=what)
+    data: dict[str, Any] = loads(text)
+    version = data.get("v") if isinstance(data, dict) else None
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise JournalFormatError(f"{what} has no format version", field="v", value=version)
+    if version > FORMAT_VERSION:
+        raise JournalFormatError(
+            f"{what} was written by a newer format (version {version}; this library reads "
+            f"up to {FORMAT_VERSION}): upgrade eap-state to read it",
+            field="v",
+            value=version,
+        )
+    return data
+
+
+def _task(row: tuple[Any, ...]) -> TaskRecord:
+    task_id, agent, data, status, result, error, started, done, round_no = row
+    return TaskRecord(
+        task_id, agent, data, TaskStatus(status), result, error, started, done, round_no
+    )
+
+
+def _args(kind: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Rebuild the typed arguments of a decoded command."""
+    if kind == "add_tasks":
+        return (args[0], tuple(_task(row) for row in args[1]))
+    if kind == "update_tasks":
+        return (args[0], to_update_columns(UpdateColumns(*args[1])))
+    if kind == "record_costs":
+        return (tuple(CostRecord(*row) for row in args[0]),)
+    return args
+
+
+def decode_entry(text: Any, check: Any) -> Command:
+    """Return the command a journal entry holds.
+
+    Raises:
+        JournalFormatError: a bad checksum, a newer format or a malformed entry.
+    """
+    data = _checked(text, check, "entry")
+    try:
+        kind = data["kind"]
+        if kind not in KINDS:
+            raise JournalFormatError(f"unknown command kind {kind!r}", field="kind", value=kind)
+        args_text = dumps(data["args"])
+        digest = fingerprint(kind, args_text)
+        if digest != data["digest"]:
+            raise JournalFormatError("entry arguments do not match their digest", field="digest")
+        command_id, at = data["id"], data["at"]
+        args = _args(kind, decode_value(data["args"]))
+    except JournalFormatError:
+        raise
+    except (StateError, KeyError, TypeError, ValueError) as err:
+        raise JournalFormatError(f"malformed entry: {err!r}", field="entry") from err
+    return Command(
+        command_id, kind, args, at, digest, entry_body(command_id, kind, at, digest, args_text)
+    )
+
+
+def _encode_reply(reply: Any) -> Any:
+    if isinstance(reply, ReservationDecision):
+        return ["decision", encode_value(tuple(reply))]
+    return ["value", encode_value(reply)]
+
+
+def _decode_reply(data: Any) -> Any:
+    tag, value = data
+    decoded = decode_value(value)
+    return ReservationDecision(*decoded) if tag == "decision" else decoded
+
+
+def _encode_budget(budget: BudgetState) -> Any:
+    return encode_value(
+        (
+            budget.total_budget,
+            budget.total_spent,
+            budget.total_reserved,
+            tuple(budget.agents.values()),
+            tuple(budget.cost_records),
+            {rid: (r.agent_name, tuple(r.decision)) for rid, r in budget.reservations.items()},
+            tuple(budget.policy),
+        )
+    )
+
+
+def _decode_budget(data: Any) -> BudgetState:
+    total, spent, reserved, agents, records, reservations, policy = decode_value(data)
+    cost_records = [CostRecord(*row) for row in records]
+    return BudgetState(
+        total_budget=total,
+        total_spent=spent,
+        total_reserved=reserved,
+        agents=pmap({row[0]: AgentBudget(*row) for row in agents}),
+        cost_records=pvector(cost_records),
+        records_by_job=pmap({record.job_id: record for record in cost_records}),
+        reservations=pmap(
+            {
+                rid: Reservation(agent, ReservationDecision(*decision))
+                for rid, (agent, decision) in reservations.items()
+            }
+        ),
+        policy=PricePolicy(*policy),
+    )
+
+
+def _encode_job(job: JobExecution) -> Any:
+    rows = tuple(tuple(record) for record in job.tasks.records)
+    return encode_value((job.job_id, job.description, job.created_at, job.completed_at, rows))
+
+
+def _decode_job(data: Any) -> JobExecution:
+    job_id, description, created_at, completed_at, rows = decode_value(data)
+    job = add_tasks(new_job(job_id, description, created_at), [_task(row) for row in rows])
+    return job._replace(completed_at=completed_at)
+
+
+def encode_snapshot(state: LedgerState) -> str:
+    """Return ``state`` as snapshot text (its checksum is `checksum` of it)."""
+    return dumps(
+        {
+            "v": FORMAT_VERSION,
+            "applied": state.applied,
+            "remember": state.remember,
+            "jobs": [_encode_job(job) for job in state.jobs.values()],
+            "versions": dict(state.versions),
+            "closed": encode_value(dict(state.closed)),
+            "budget": _encode_budget(state.budget),
+            "budget_version": state.budget_version,
+            "released": encode_value(dict(state.released)),
+            "replies": [
+                {cid: [r.digest, _encode_reply(r.reply)] for cid, r in replies.items()}
+                for replies in (state.replies, state.older_replies)
+            ],
+        }
+    )
+
+
+def decode_snapshot(text: Any, check: Any) -> LedgerState:
+    """Return the state a snapshot holds.
+
+    Raises:
+        JournalFormatError: a bad checksum, a newer format or a malformed snapshot.
+    """
+    data = _checked(text, check, "snapshot")
+    try:
+        jobs = {job.job_id: job for job in map(_decode_job, data["jobs"])}
+        newer, older = (
+            pmap({cid: Remembered(d, _decode_reply(r)) for cid, (d, r) in replies.items()})
+            for replies in data["replies"]
+        )
+        return LedgerState(
+            jobs=pmap(jobs),
+            versions=pmap(data["versions"]),
+            closed=pmap(decode_value(data["closed"])),
+            budget=_decode_budget(data["budget"]),
+            budget_version=data["budget_version"],
+            released=pmap(decode_value(data["released"])),
+            replies=newer,
+            older_replies=older,
+            remember=data["remember"],
+            applied=data["applied"],
+        )
+    except (StateError, KeyError, TypeError, ValueError) as err:
+        raise JournalFormatError(f"malformed snapshot: {err!r}", field="snapshot") from err
+
+
+def _is_newer(err: JournalFormatError) -> bool:
+    """True for the error of a text written by a newer format: never skipped or dropped."""
+    return err.field == "v" and isinstance(err.value, int) and err.value > FORMAT_VERSION
+
+
+class Recovered(NamedTuple):
+    """What `recover_state` rebuilt.
+
+    Attributes:
+        state: The store's state after the last good entry.
+        snapshot_seq: The sequence number of the snapshot it started from (0: none).
+        replayed: How many entries it applied after the snapshot.
+        dropped_tail: Whether a torn last entry was dropped.
+        bad_snapshots: How many newer snapshots were unreadable and skipped.
+    """
+
+    state: LedgerState
+    snapshot_seq: int
+    replayed: int
+    dropped_tail: bool
+    bad_snapshots: int
+
+
+Rows = Iterable[tuple[int, str, str]]
+
+
+def recover_state(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Recovered:
+    """Rebuild a store from its newest readable snapshot and the entries after it.
+
+    Args:
+        snapshots: ``(seq, text, checksum)`` rows, newest first; read lazily,
+            only until one decodes.
+        entries_after: Returns the ``(seq, text, checksum)`` entry rows after a
+            sequence number, in order.
+
+    Raises:
+        JournalFormatError: no store (no snapshot and no first entry), a gap in
+            the sequence, a corrupt entry before the last, or a newer format.
+    """
+    state: LedgerState | None = None
+    snapshot_seq = bad = 0
+    for seq, text, check in snapshots:
+        try:
+            state = decode_snapshot(text, check)
+        except JournalFormatError as err:
+            if _is_newer(err):
+                raise
+            bad += 1
+            continue
+        snapshot_seq = seq
+        break
+    expected = snapshot_seq + 1
+    pending: JournalFormatError | None = None
+    replayed = 0
+    for seq, text, check in entries_after(snapshot_seq):
+        if pending is not None:
+            raise JournalFormatError(
+                f"journal entry {expected - 1} is corrupt and is not the last: {pending}",
+                field="seq",
+                value=expected - 1,
+            ) from pending
+        if seq != expected:
+            raise JournalFormatError(
+                f"journal entry {expected} is missing (next is {seq})", field="seq", value=seq
+            )
+        expected += 1
+        try:
+            command = decode_entry(text, check)
+        except JournalFormatError as err:
+            if _is_newer(err):
+                raise
+            pending = err
+            continue
+        state = open_ledger(command) if state is None else apply_command(state, command)[0]
+        replayed += 1
+    if state is None:
+        raise JournalFormatError("the journal holds no store", field="journal", value=None)
+    return Recovered(state, snapshot_seq, replayed, pending is not None, bad)

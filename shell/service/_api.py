@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
 
 from core.errors import StateError
+from shell._store_sending import new_command_id
 from shell.aio import AsyncStateStore
 from shell.service._access import AccessDenied, guards
 from shell.service._events import EVENT_STREAM, summary_events
@@ -78,8 +79,13 @@ def _command_id(request: Request) -> str | None:
 
     A change resent with the same key is applied at most once and answered
     with the first reply; the same key with another body is a 409.
+
+    Raises:
+        InvalidArgumentError: an empty key (field ``command_id``).
     """
-    return request.headers.get("idempotency-key")
+    key = request.headers.get("idempotency-key")
+    # Checked here, as the store would, even for a change that sends nothing (no records).
+    return None if key is None else new_command_id(key)
 
 
 def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:

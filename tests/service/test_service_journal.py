@@ -59,3 +59,10 @@ def test_the_service_rides_through_a_restart_of_the_journaled_store(service: Ser
     reply = service.write(f"/jobs/{job_id}/updates", [{"task_id": "t2", "status": "failed"}])
     assert reply.status_code == 200
     assert service.read(f"/jobs/{job_id}").json()["failed_tasks"] == 1
+
+
+def test_an_empty_idempotency_key_is_422_even_for_an_empty_batch(service: Service) -> None:
+    """A blank Idempotency-Key is refused as the store would, though nothing would be sent."""
+    reply = _post(service, "/budget/costs", [], "")
+    assert reply.status_code == 422
+    assert reply.json()["field"] == "command_id"

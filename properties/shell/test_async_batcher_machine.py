@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from shell.aio.batcher import AsyncStateBatcher
-from shell.errors import StateUnavailable
+from shell.errors import OutcomeUnknown, StateUnavailable
 
 
 class FakeStore:
@@ -25,6 +25,7 @@ class FakeStore:
         self.applied: list[tuple[str, str]] = []  # (task_id, status) in applied order
         self.costs: list[str] = []
         self.mode = "ok"
+        self.seen: set[str] = set()
         self.entered = asyncio.Event()
         self.release: asyncio.Future[bool] | None = None
 
@@ -39,14 +40,24 @@ class FakeStore:
             if not await self.release:
                 raise StateUnavailable("store down", field="store", value="fake")
 
-    async def update_tasks(self, job_id: str, items: list[Any]) -> int:
+    async def update_tasks(self, job_id: str, items: list[Any], command_id: str) -> int:
         await self._gate()
-        self.applied.extend((u.task_id, u.status.value) for u in items)
+        if command_id not in self.seen:  # as the store: an id is applied at most once
+            self.seen.add(command_id)
+            self.applied.extend((u.task_id, u.status.value) for u in items)
+        self._lose_reply()
         return len(self.applied)
 
-    async def record_costs(self, items: list[Any]) -> None:
+    async def record_costs(self, items: list[Any], command_id: str) -> None:
         await self._gate()
-        self.costs.extend(r["job_id"] for r in items)
+        if command_id not in self.seen:
+            self.seen.add(command_id)
+            self.costs.extend(r["job_id"] for r in items)
+        self._lose_reply()
+
+    def _lose_reply(self) -> None:
+        if self.mode == "lost":
+            raise OutcomeUnknown("applied, but the reply was lost", command_id="?")
 
 
 class BatcherMachine(RuleBasedStateMachine):
@@ -97,6 +108,16 @@ class BatcherMachine(RuleBasedStateMachine):
         self.store.mode = "fail"
         with contextlib.suppress(StateUnavailable):
             self.run(self.batcher.flush())
+
+    @rule()
+    def lost_reply_then_resend(self) -> None:
+        """A flush applied but unanswered is resent with its id: applied once, nothing lost."""
+        self.store.mode = "lost"
+        with contextlib.suppress(OutcomeUnknown):
+            self.run(self.batcher.flush())
+        self.store.mode = "ok"
+        self.run(self.batcher.flush())
+        assert len(set(self.store.applied)) == len(self.store.applied)
 
     @rule()
     def flush_cancelled(self) -> None:

@@ -35,6 +35,7 @@ class Coalescer:
         self._actor = actor
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queued: list[tuple[StoreRequest, asyncio.Future[Any]]] = []
+        self._waits: dict[tuple[str, tuple[Any, ...]], asyncio.Future[Any]] = {}
         self._deliveries: set[asyncio.Task[None]] = set()
         #: Remote calls submitted so far (a coalesced batch counts once).
         self.remote_calls = 0
@@ -46,17 +47,39 @@ class Coalescer:
         it is never sent. Once sent, it is applied whole or not at all.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        if request.method in WAIT_METHODS:
-            self._submit(loop, [(request, future)])
-            return future
         if self._loop is not loop:
             # A handle used from a new loop (e.g. a later asyncio.run) starts afresh.
-            self._loop, self._queued = loop, []
+            self._loop, self._queued, self._waits = loop, [], {}
+        if request.method in WAIT_METHODS:
+            return self._wait(loop, request)
+        future: asyncio.Future[Any] = loop.create_future()
         if not self._queued:
             loop.call_soon(self._flush)
         self._queued.append((request, future))
         return future
+
+    def _wait(self, loop: asyncio.AbstractEventLoop, request: StoreRequest) -> asyncio.Future[Any]:
+        """Submit a waiting request, or share the identical one already in flight.
+
+        Every watcher of one job in this process asks the same question (same
+        job, version and wait), so one waiting call answers them all: the
+        actor's waiting threads bound processes, not watchers. Each caller
+        gets its own shield, so one giving up does not cancel the others.
+        """
+        key = (request.method, request.args)
+        shared = self._waits.get(key)
+        if shared is None or shared.done():
+            shared = loop.create_future()
+            self._waits[key] = shared
+            shared.add_done_callback(lambda done: self._forget_wait(key, done))
+            self._submit(loop, [(request, shared)])
+        return asyncio.shield(shared)
+
+    def _forget_wait(self, key: tuple[str, tuple[Any, ...]], done: asyncio.Future[Any]) -> None:
+        if self._waits.get(key) is done:
+            del self._waits[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: callers that gave up must not leave it "never retrieved"
 
     def close(self) -> None:
         """Stop awaiting replies still in flight (their callers get `CancelledError`)."""

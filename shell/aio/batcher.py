@@ -36,6 +36,7 @@ from core.batching import (
     empty_batch,
 )
 from core.errors import StateError
+from shell._store_sending import new_command_id
 from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
 from shell.errors import InvalidArgumentError, StateUnavailable
 from shell.inputs import check_seconds
@@ -146,6 +147,8 @@ class AsyncStateBatcher:
         self._flusher: asyncio.Task[None] | None = None
         self._closed = False
         self._flushes = 0
+        # Per kind: (command id, items) of the last flush whose fate is unknown.
+        self._unsure: dict[str, tuple[str, list[Any]]] = {}
         #: The error of the last background flush that failed (None after one succeeds).
         self.last_error: BaseException | None = None
 
@@ -341,7 +344,7 @@ class AsyncStateBatcher:
             InvalidArgumentError: ``target`` is neither; a store without ``job_id``.
             StateError: the batch was refused; every update stays queued, none applied.
         """
-        send: Callable[[list[Any]], Any]
+        send: Callable[..., Any]
         if isinstance(target, ray.ObjectRef):
             if job_id is not None:
                 raise InvalidArgumentError(
@@ -349,14 +352,17 @@ class AsyncStateBatcher:
                     field="job_id",
                     value=job_id,
                 )
-            send, nothing = partial(AsyncStateManager.batch_update_tasks, target), target
+            send, nothing = (
+                _without_id(partial(AsyncStateManager.batch_update_tasks, target)),
+                target,
+            )
         else:
             _check_store(target, "update_tasks")
             if job_id is None:
                 raise InvalidArgumentError(
                     "job_id is required to flush into a store", field="job_id", value=None
                 )
-            send, nothing = partial(target.update_tasks, job_id), None
+            send, nothing = _with_id(partial(target.update_tasks, job_id)), None
         return await self._flush(_TASKS, send, nothing)
 
     async def flush_budget_updates(self, target: Any) -> Any:
@@ -366,36 +372,64 @@ class AsyncStateBatcher:
             InvalidArgumentError: ``target`` is neither a ref nor an async store.
             BudgetError: the batch was refused; every record stays queued, none applied.
         """
-        send: Callable[[list[Any]], Any]
+        send: Callable[..., Any]
         if isinstance(target, ray.ObjectRef):
-            send, nothing = partial(AsyncBudgetManager.batch_record_costs, target), target
+            send, nothing = (
+                _without_id(partial(AsyncBudgetManager.batch_record_costs, target)),
+                target,
+            )
         else:
             _check_store(target, "record_costs")
-            send, nothing = target.record_costs, None
+            send, nothing = _with_id(target.record_costs), None
         return await self._flush(_COSTS, send, nothing)
 
-    async def _flush(self, kind: str, send: Callable[[list[Any]], Any], nothing: Any) -> Any:
-        """Take one kind's items out, send them; if that fails or is cancelled, put them back."""
+    async def _flush(self, kind: str, send: Callable[..., Any], nothing: Any) -> Any:
+        """Take one kind's items out, send them; if that fails or is cancelled, put them back.
+
+        A batch whose fate is unknown (a timeout, a cancellation after it may
+        have left) is remembered with its command id: while it is still at the
+        front of the queue, the next flush resends exactly it, with that id, so
+        the store applies it at most once.
+        """
         lock = self._locks.setdefault(kind, asyncio.Lock())
         async with lock:  # flushes of one kind go one at a time, so items keep their order
-            oldest = self._oldest
-            self._batch, items = _take(self._batch, kind)
-            if not items:
-                return nothing
-            if not len(self):
-                self._oldest = None  # nothing is queued: the delay clock stops
-            self._in_flight += len(items)
-            try:
-                result = await send(items)
-            except BaseException:
-                self._batch = _requeue(self._batch, kind, items)
-                if oldest is not None and (self._oldest is None or oldest < self._oldest):
-                    self._oldest = oldest  # the requeued items are the oldest again
-                raise
-            finally:
-                self._in_flight -= len(items)
-                await self._after_flush()
+            result = nothing
+            more = True
+            while more:
+                result, more = await self._send_front(kind, send, result)
             return result
+
+    async def _send_front(
+        self, kind: str, send: Callable[..., Any], nothing: Any
+    ) -> tuple[Any, bool]:
+        """Send the front of one kind's queue; return the reply and whether items remain."""
+        oldest = self._oldest
+        batch, items = _take(self._batch, kind)
+        if not items:
+            return nothing, False
+        command_id, unsure = self._unsure.pop(kind, (None, []))
+        resend = bool(unsure) and len(unsure) <= len(items)
+        resend = resend and all(a is b for a, b in zip(unsure, items, strict=False))
+        if resend:
+            batch = _requeue(batch, kind, items[len(unsure) :])
+            items = unsure
+        self._batch = batch
+        if not len(self):
+            self._oldest = None  # nothing is queued: the delay clock stops
+        command_id = command_id if resend and command_id else new_command_id()
+        self._in_flight += len(items)
+        try:
+            result = await send(items, command_id)
+        except BaseException:
+            self._batch = _requeue(self._batch, kind, items)
+            self._unsure[kind] = (command_id, items)
+            if oldest is not None and (self._oldest is None or oldest < self._oldest):
+                self._oldest = oldest  # the requeued items are the oldest again
+            raise
+        finally:
+            self._in_flight -= len(items)
+            await self._after_flush()
+        return result, resend and bool(getattr(self._batch, kind))
 
     async def _after_flush(self) -> None:
         changed = self._condition()
@@ -414,6 +448,7 @@ class AsyncStateBatcher:
         """Drop everything queued and return it; items in flight are not queued, so not returned."""
         dropped, self._batch = self._batch, empty_batch()
         self._oldest = None
+        self._unsure.clear()
         return dropped
 
     def __len__(self) -> int:
@@ -456,6 +491,25 @@ class AsyncStateBatcher:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
+
+
+def _with_id(method: Callable[..., Any]) -> Callable[[list[Any], str], Any]:
+    """A store's batch method, sent with the flush's command id (applied at most once)."""
+
+    def send(items: list[Any], command_id: str) -> Any:
+        return method(items, command_id=command_id)
+
+    return send
+
+
+def _without_id(method: Callable[..., Any]) -> Callable[[list[Any], str], Any]:
+    """A ref-path batch method: a new ref per flush, nothing to deduplicate."""
+
+    def send(items: list[Any], command_id: str) -> Any:
+        del command_id
+        return method(items)
+
+    return send
 
 
 def _check_store(target: Any, method: str) -> None:

@@ -227,6 +227,29 @@ def test_watch_job_coalesces_and_ends_when_the_job_completes() -> None:
     run(body)
 
 
+def test_many_watchers_of_one_job_share_one_waiting_call() -> None:
+    """200 watchers of one job in one process cost one waiting call per change, not 200."""
+
+    async def body(store: AsyncStateStore) -> None:
+        job_id = await _job(store, 1)
+        seen: list[int] = []
+
+        async def watcher() -> None:
+            async for summary in store.watch_job(job_id):
+                seen.append(summary["completed_tasks"])
+
+        watchers = [asyncio.ensure_future(watcher()) for _ in range(200)]
+        await asyncio.sleep(0.2)
+        before = store.remote_calls
+        await store.update_tasks(job_id, [{"task_id": "t0", "status": "completed"}])
+        await asyncio.wait_for(asyncio.gather(*watchers), 10)
+        assert seen.count(1) == 200
+        # The write itself, then at most a couple of shared waits (none is needed after completion).
+        assert store.remote_calls - before <= 3
+
+    run(body)
+
+
 def test_watch_budget_yields_each_change() -> None:
     """watch_budget yields the current budget, then a summary after each reservation."""
 

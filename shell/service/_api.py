@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
 
 from core.errors import StateError
+from shell._store_sending import new_command_id
 from shell.aio import AsyncStateStore
 from shell.service._access import AccessDenied, guards
 from shell.service._events import EVENT_STREAM, summary_events
@@ -71,6 +72,20 @@ def _since_version(if_none_match: str | None) -> tuple[int | None, bool]:
 
 async def _body(request: Request) -> Any:
     return read_json(await request.body())
+
+
+def _command_id(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header: the store's ``command_id`` of this change.
+
+    A change resent with the same key is applied at most once and answered
+    with the first reply; the same key with another body is a 409.
+
+    Raises:
+        InvalidArgumentError: an empty key (field ``command_id``).
+    """
+    key = request.headers.get("idempotency-key")
+    # Checked here, as the store would, even for a change that sends nothing (no records).
+    return None if key is None else new_command_id(key)
 
 
 def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
@@ -137,7 +152,9 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
     async def create_job(request: Request) -> Response:
         """Create an empty job (a fresh id when ``job_id`` is not given)."""
         body = check_object(await _body(request), "NewJob")
-        job_id = await store.create_job(body["description"], body.get("job_id"))
+        job_id = await store.create_job(
+            body["description"], body.get("job_id"), command_id=_command_id(request)
+        )
         return JSONBody(
             {"job_id": job_id, "version": FIRST_VERSION},
             status_code=201,
@@ -148,14 +165,14 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
     async def add_tasks(request: Request, job_id: str = _JOB_ID) -> Response:
         """Append tasks to a job, all or none."""
         tasks = check_array(await _body(request), "TaskSpec")
-        version = await store.add_tasks(job_id, tasks)
+        version = await store.add_tasks(job_id, tasks, command_id=_command_id(request))
         return JSONBody({"version": version}, headers={"ETag": _etag(version)})
 
     @api.post("/jobs/{job_id}/updates", dependencies=[can_write], operation_id="update_tasks")
     async def update_tasks(request: Request, job_id: str = _JOB_ID) -> Response:
         """Apply a batch of task updates in order, as one atomic batch (all or none)."""
         updates = check_array(await _body(request), "TaskUpdate")
-        version = await store.update_tasks(job_id, updates)
+        version = await store.update_tasks(job_id, updates, command_id=_command_id(request))
         return JSONBody({"version": version}, headers={"ETag": _etag(version)})
 
     @api.get("/jobs/{job_id}", dependencies=[can_read], operation_id="job_summary")
@@ -187,7 +204,9 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
                     field="agent_name",
                     value=agent_name,
                 )
-        decision = await store.reserve(agent_name, None, body["reservation_id"])
+        decision = await store.reserve(
+            agent_name, None, body["reservation_id"], command_id=_command_id(request)
+        )
         return JSONBody(
             {
                 "granted": decision.can_afford,
@@ -200,7 +219,7 @@ def create_api(store: AsyncStateStore, settings: ServiceSettings) -> FastAPI:
     async def record_costs(request: Request) -> Response:
         """Record paid jobs, all or none, idempotently by ``job_id``."""
         records = check_array(await _body(request), "CostRecord")
-        await store.record_costs(records)
+        await store.record_costs(records, command_id=_command_id(request))
         return JSONBody({"recorded": len(records)})
 
     @api.get("/budget", dependencies=[can_read], operation_id="budget_summary")

@@ -29,6 +29,13 @@ _STATUS_TEXT = {
     503: "The store cannot be reached; retry after Retry-After seconds",
 }
 _READ = (401, 422, 503)
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the change's command id: a resend with it applies at most once",
+    "schema": {"type": "string", "minLength": 1},
+}
 _WRITE = (401, 403, 413, 422, 503)
 
 
@@ -109,6 +116,8 @@ def _describe(document: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]
             body, replies, problems = spec
             if body is not None:
                 operation["requestBody"] = {"required": True, **body}
+            if 403 in problems:  # a change: it may carry an idempotency key
+                operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY)
             responses: dict[str, Any] = {}
             for status, reply in replies.items():
                 responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"), **reply}

@@ -14,11 +14,12 @@ from typing import Any
 
 from core.errors import (
     BudgetError,
+    CommandConflictError,
     DuplicateTaskError,
     InvalidTransitionError,
     StateError,
 )
-from shell.errors import DuplicateJobError, StateUnavailable, UnknownJobError
+from shell.errors import DuplicateJobError, OutcomeUnknown, StateUnavailable, UnknownJobError
 
 __all__ = [
     "PROBLEM_MEDIA_TYPE",
@@ -46,6 +47,7 @@ class BodyTooLargeError(StateError, ValueError):
 
 
 _CONFLICTS: tuple[type[StateError], ...] = (
+    CommandConflictError,
     DuplicateJobError,
     DuplicateTaskError,
     InvalidTransitionError,
@@ -66,7 +68,9 @@ def _is_conflict(err: StateError) -> bool:
 
 def status_of(err: StateError) -> int:
     """Return the HTTP status of a library error (never 500: every StateError is named)."""
-    if isinstance(err, StateUnavailable):
+    if isinstance(err, (StateUnavailable, OutcomeUnknown)):
+        # OutcomeUnknown: the change may have been applied; its problem carries the
+        # command_id, and a retry with it as Idempotency-Key applies at most once.
         return 503
     if isinstance(err, BodyTooLargeError):
         return 413

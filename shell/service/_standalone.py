@@ -79,6 +79,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (Serve's default 8000)")
     parser.add_argument("--address", help="join this Ray cluster instead of starting one")
+    parser.add_argument(
+        "--journal",
+        help="journal URL (sqlite:///abs/path.db or postgresql://...): the store survives "
+        "restarts; a store of that name already in it is recovered",
+    )
     parser.add_argument("--token-file", help="file with 'write = ...' and 'read = ...' lines")
     parser.add_argument("--max-body-bytes", help="request body limit (default 1 MiB)")
     return parser.parse_args(argv)
@@ -97,6 +102,7 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
     import ray
     from ray import serve
 
+    from shell.errors import StoreExistsError
     from shell.service._deployment import app
     from shell.store import StateStore
 
@@ -104,7 +110,14 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    store = StateStore.create(budget, agents, name=options.name, namespace=options.namespace)
+    try:
+        store = StateStore.create(
+            budget, agents, name=options.name, namespace=options.namespace, journal=options.journal
+        )
+    except StoreExistsError:
+        if options.journal is None:
+            raise
+        store = StateStore.recover(options.name, options.journal, namespace=options.namespace)
     try:
         serve.start(http_options={"host": options.host, "port": options.port})
         serve.run(app(_app_args(options)), name=_APP_NAME, route_prefix="/")

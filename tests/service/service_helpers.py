@@ -87,15 +87,15 @@ def sse_events(response: httpx.Response) -> Iterator[tuple[str, Any, float]]:
             name, data = "message", ""
 
 
-def start_service(serve_url: str, tmp: Path, **args: str) -> Service:
-    """Create a named store and deploy the service app over it at ``/``; return its handle."""
+def start_service(serve_url: str, tmp: Path, journal: str | None = None, **args: str) -> Service:
+    """Create a named store (journaled if given) and deploy the app over it at ``/``."""
     from ray import serve
 
     from shell.service import app
     from shell.store import StateStore
 
     name = f"store-{uuid.uuid4().hex[:8]}"
-    store = StateStore.create(BUDGET, AGENTS, name=name, namespace=NAMESPACE)
+    store = StateStore.create(BUDGET, AGENTS, name=name, namespace=NAMESPACE, journal=journal)
     write_token, read_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     token_file = tmp / "tokens"
     token_file.write_text(f"# test tokens\nwrite = {write_token}\nread = {read_token}\n")

@@ -21,6 +21,7 @@ from shell._store_sending import check_name, new_command_id, raise_send_error
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError, UnknownStoreError
 from shell.inputs import check_seconds
 from shell.journal import open_journal
+from shell.ray_ops import require_ray
 from shell.store_actor import PROTOCOL, STORE_METHODS, StoreCore
 
 __all__ = [
@@ -247,8 +248,10 @@ def start_actor(plan: StorePlan) -> Any:
 
     Raises:
         StoreExistsError: the plan's name is already taken in its namespace.
-        StateUnavailable: Ray could not start it.
+        StateUnavailable: Ray is not running here, or could not start it.
     """
+    # Without this check, .remote() would quietly start a local Ray of its own.
+    require_ray(f"StateStore {describe(plan.name)}")
     try:
         return _RemoteStore.options(**plan.options).remote(*plan.init_args)
     except ValueError as err:
@@ -313,8 +316,10 @@ def lookup_actor(connection: StoreConnection) -> Any:
     """Return the handle of the live actor named in ``connection``, if it has a store's methods.
 
     Raises:
-        StateUnavailable: no live actor has that name, or it lacks a store method.
+        StateUnavailable: Ray is not running, no live actor has that name, or it
+            lacks a store method.
     """
+    require_ray(f"StateStore {describe(connection.name)}")
     try:
         actor = ray.get_actor(connection.name, namespace=connection.namespace)
     except Exception as err:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from core.batch_args import plain_mapping
 from core.errors import describe
 from core.jobs.update_batch import UpdateBatch, parse_updates
 from core.ledger import (
@@ -240,7 +241,9 @@ def record_costs(records: Any, command_id: Any = None) -> StoreRequest | None:
     batch = as_batch(records, "records", mappings=True)
     if not batch:
         return None
-    return _change(record_costs_command(new_command_id(command_id), [dict(r) for r in batch]))
+    # Each caller mapping is read once, here: a raising mapping is the caller's error.
+    plain = [plain_mapping(r, f"records[{i}]", InvalidArgumentError) for i, r in enumerate(batch)]
+    return _change(record_costs_command(new_command_id(command_id), plain))
 
 
 def close_job(job_id: Any, command_id: Any = None) -> StoreRequest:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from core.batch_args import item_list
 from core.budget.money import to_money
 from core.budget.reducers import new_budget, record_costs
-from core.budget.types import check_mapping, check_name
+from core.budget.types import check_iterable, check_mapping, check_name
 from core.errors import InvalidTaskError
 from core.jobs._columns import to_update_columns
 from core.jobs.job import new_job
@@ -121,7 +121,7 @@ def create_store_command(
     Raises:
         BudgetError: a config is invalid (as `core.budget.new_budget`).
     """
-    agents = list(agents_config) if isinstance(agents_config, Iterable) else agents_config
+    agents = check_iterable(agents_config, "agents_config")
     budget = new_budget(budget_config, agents)
     # Agents in config order, every amount exact: the canonical form of the config.
     names = [check_mapping(agent, "agent")["name"] for agent in agents]

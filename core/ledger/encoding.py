@@ -30,7 +30,7 @@ from core.budget.reducers import (
     Reservation,
     ReservationDecision,
 )
-from core.errors import JournalFormatError, StateError
+from core.errors import JournalFormatError, StateError, describe
 from core.jobs._columns import UpdateColumns, to_update_columns
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.status import TaskStatus
@@ -279,6 +279,19 @@ def recover_state(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Reco
         JournalFormatError: no store (no snapshot and no first entry), a gap in
             the sequence, a corrupt entry before the last, or a newer format.
     """
+    try:
+        return _recover(snapshots, entries_after)
+    except StateError:
+        raise
+    except Exception as err:
+        # Rows come from a database or a caller: a malformed row or a failing
+        # reader means the journal cannot be read, never a stray TypeError.
+        raise JournalFormatError(
+            f"the journal's rows could not be read: {describe(err)}", field="journal", value=None
+        ) from err
+
+
+def _recover(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Recovered:
     state: LedgerState | None = None
     snapshot_seq = bad = 0
     for seq, text, check in snapshots:

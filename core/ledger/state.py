@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from pyrsistent import pmap
 from pyrsistent.typing import PMap
 
+from core.batch_args import check_state, item_list
 from core.budget.reducers import (
     BudgetState,
     new_budget,
@@ -27,6 +28,7 @@ from core.errors import (
     BudgetError,
     CommandConflictError,
     DuplicateJobError,
+    InvalidStateError,
     UnknownJobError,
 )
 from core.frozen import freeze, thaw
@@ -94,7 +96,9 @@ def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerSta
     Raises:
         CommandConflictError: ``command`` is not a ``create_store``.
         BudgetError: its config is invalid.
+        InvalidStateError: ``command`` is not a `Command`.
     """
+    check_state(command, Command, "command")
     if command.kind != "create_store":
         raise CommandConflictError(
             f"a store starts with a create_store command, got {command.kind!r}",
@@ -135,7 +139,10 @@ def apply_command(state: LedgerState, command: Command) -> tuple[LedgerState, An
         CommandConflictError: the id was applied with other arguments.
         StateError: the command is refused (unknown job, bad transition, ...);
             ``state`` is unchanged and nothing is remembered.
+        InvalidStateError: ``state`` is not a `LedgerState` or ``command`` not a `Command`.
     """
+    check_state(state, LedgerState, "state")
+    check_state(command, Command, "command")
     earlier = _recall(state, command.command_id)
     if earlier is not None:
         if earlier.digest != command.digest:
@@ -163,8 +170,12 @@ def replay(commands: Iterable[Command], state: LedgerState | None = None) -> Led
     Raises:
         StateError: a command is refused (a journal holds only applied commands,
             so this means it was not written by this store).
+        InvalidStateError: ``commands`` is not an iterable of commands, or
+            ``state`` is neither None nor a `LedgerState`.
     """
-    for command in commands:
+    if state is not None:
+        check_state(state, LedgerState, "state")
+    for command in item_list(commands, "commands", InvalidStateError, "commands", lone=(Command,)):
         state = open_ledger(command) if state is None else apply_command(state, command)[0]
     if state is None:
         raise CommandConflictError("an empty journal holds no store", field="commands", value=())

@@ -32,6 +32,14 @@ from core import (
     add_task_update,
     empty_batch,
 )
+from core.ledger import (
+    add_tasks_command,
+    close_job_command,
+    create_job_command,
+    create_store_command,
+    open_ledger,
+    reserve_command,
+)
 from properties.hostile import (
     call_refused_or_done,
     edge_amounts,
@@ -137,7 +145,30 @@ _plans = hostile_batches(
 
 # name -> draw the arguments; every positional argument drawn by one strategy.
 Args = Callable[[st.DataObject], tuple[Any, ...]]
+_AGENT = {"name": "a", "price": "1", "max_total_spend": "5"}
+_open_commands = st.builds(lambda: create_store_command("c0", {"total_budget": "5"}, [_AGENT]))
+_ledgers = maybe_hostile(_open_commands.map(open_ledger), odds=4)
+_commands = maybe_hostile(
+    st.sampled_from(
+        (
+            create_job_command("c1", "j", "d", 1.0),
+            add_tasks_command("c2", "j", [{"task_id": "t", "agent_name": "a"}]),
+            reserve_command("c3", "a", None, "r1"),
+            close_job_command("c4", "j"),
+        )
+    ),
+    odds=4,
+)
+_journal_rows = maybe_hostile(
+    st.lists(st.tuples(st.integers(0, 3), st.text(max_size=8), st.text(max_size=8)), max_size=2)
+)
+
+
 CORE_CALLS: dict[str, Args] = {
+    "open_ledger": lambda d: (d.draw(maybe_hostile(_open_commands, odds=3)),),
+    "apply_command": lambda d: (d.draw(_ledgers), d.draw(_commands)),
+    "replay": lambda d: (d.draw(hostile_batches(_commands)), d.draw(st.none() | _ledgers)),
+    "recover_state": lambda d: (d.draw(_journal_rows), lambda seq: d.draw(_journal_rows)),
     "new_job": lambda d: (d.draw(_task_ids), d.draw(maybe_hostile(st.text())), d.draw(_ats)),
     "new_task": lambda d: (
         d.draw(_task_ids),

@@ -92,8 +92,16 @@ _updates = hostile_mappings(
 )
 _configs = hostile_mappings(agent_configs().map(lambda c: c or {}))
 _seconds = st.one_of(st.floats(0.5, 30), hostile_values.filter(_bounded))
-# "\ud800" as a store name is issue 15 point 12, fixed on the "durable" branch.
-_names = hostile_values.filter(lambda value: not (type(value) is str and "\ud800" in value))
+_names = hostile_values
+
+
+def _long_wait(value: Any) -> bool:
+    """True for a valid timeout long enough to slow the fuzz down."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and (isinstance(value, int) or math.isfinite(value)) and value > 0.05
+
+
+_short_waits = st.floats(0, 0.05) | hostile_values.filter(lambda value: not _long_wait(value))
 _agents_config = hostile_batches(
     hostile_mappings(st.fixed_dictionaries({"name": st.sampled_from(ALL_AGENT_NAMES)}))
 )
@@ -283,6 +291,7 @@ SHELL_CALLS: dict[str, Draw] = {
         lambda: StateCache().remember(d.draw(w.refs()), d.draw(hostile_values))
     ),
     "StateCache.invalidate": lambda d, w: lambda: StateCache().invalidate(d.draw(w.refs())),
+    "StateCache.holds": lambda d, w: lambda: StateCache().holds(d.draw(w.refs())),
     "StateCache.stats": lambda d, w: lambda: StateCache().stats(),
     "StateCache.sweep": lambda d, w: lambda: StateCache().sweep(),
     "StateBatcher.__init__": lambda d, w: lambda: StateBatcher(d.draw(hostile_values)),
@@ -350,6 +359,28 @@ SHELL_CALLS: dict[str, Draw] = {
     "StateStore.connect": lambda d, w: (
         lambda: StateStore.connect(
             d.draw(_names), d.draw(maybe_hostile(st.none())), d.draw(_seconds)
+        )
+    ),
+    "StateStore.close_job": lambda d, w: (
+        lambda: w.store.close_job(d.draw(maybe_hostile(st.just("no-such-job"))))
+    ),
+    "StateStore.info": lambda d, w: lambda: w.store.info(),
+    "StateStore.list_jobs": lambda d, w: lambda: w.store.list_jobs(),
+    "StateStore.wait_job": lambda d, w: (
+        lambda: w.store.wait_job(
+            d.draw(maybe_hostile(st.just("job-a"))),
+            d.draw(maybe_hostile(st.none() | st.integers(1, 3))),
+            d.draw(_short_waits),
+        )
+    ),
+    "StateStore.wait_budget": lambda d, w: (
+        lambda: w.store.wait_budget(
+            d.draw(maybe_hostile(st.none() | st.integers(1, 3))), d.draw(_short_waits)
+        )
+    ),
+    "StateStore.recover": lambda d, w: (
+        lambda: StateStore.recover(
+            d.draw(_names), d.draw(maybe_hostile(st.just("sqlite:///relative/path.db")))
         )
     ),
     "StateStore.create": lambda d, w: _create(d),

@@ -34,6 +34,7 @@ from shell._store_requests import StoreRequest
 from shell.aio._sender import Coalescer
 from shell.aio._watch import watch_budget, watch_job
 from shell.inputs import check_seconds
+from shell.ray_ops import require_ray
 
 __all__ = ["WATCH_WAIT", "AsyncStateStore"]
 
@@ -239,6 +240,7 @@ class AsyncStateStore:
         """
         if self._closed:
             raise requests.closed_error(self._describe())
+        require_ray(self._describe())
         try:
             reply = self._sender.send(request)
             timeout = waits.reply_timeout(request, self._timeout)

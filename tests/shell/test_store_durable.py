@@ -11,7 +11,7 @@ import pytest
 from journal_fixtures import journal_url, unique_name
 from store_timing import IMPATIENT, impatient, occupied
 
-from core.errors import BudgetError, CommandConflictError, StateError, UnjournalableValueError
+from core.errors import BudgetError, CommandConflictError, InvalidTaskError, StateError
 from shell.errors import (
     InvalidArgumentError,
     OutcomeUnknown,
@@ -134,9 +134,9 @@ def test_close_job_keeps_the_summary_and_refuses_changes(named_store: StateStore
 
 
 def test_unrecordable_task_data_is_refused_before_sending(named_store: StateStore) -> None:
-    """Task data a journal could not hold raises UnjournalableValueError; nothing changes."""
+    """Task data no store can hold is refused by the core's one door, naming it; nothing changes."""
     job_id = named_store.create_job("d")
-    with pytest.raises(UnjournalableValueError):
+    with pytest.raises(InvalidTaskError, match="input_data"):
         named_store.add_tasks(job_id, [{"task_id": "t", "agent_name": "a", "input_data": object()}])
     assert named_store.poll_job(job_id)[0] == 1
 

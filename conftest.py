@@ -18,7 +18,9 @@ def ray_session() -> Iterator[Any]:
     ray = pytest.importorskip("ray")
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        # address="local": always a fresh cluster of our own, never one another
+        # process on this machine left running (RAY_ADDRESS or Ray's current-cluster file).
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     if started_here:
         ray.shutdown()

@@ -14,7 +14,6 @@ carrying the id to resend with. Starting, finding and stopping the actor
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from core.batch_args import plain_mapping
@@ -52,7 +51,7 @@ from shell._store_sending import (
     send_error,
 )
 from shell.errors import InvalidArgumentError
-from shell.inputs import as_batch
+from shell.inputs import as_batch, check_reserve_args, check_version
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -182,14 +181,7 @@ def poll_job(job_id: Any, since_version: Any) -> StoreRequest:
         InvalidArgumentError: bad ``job_id`` or ``since_version``.
     """
     check_name(job_id, "job_id")
-    if since_version is not None and (
-        isinstance(since_version, bool) or not isinstance(since_version, int)
-    ):
-        raise InvalidArgumentError(
-            f"since_version must be an int or None, got {describe(since_version)}",
-            field="since_version",
-            value=since_version,
-        )
+    check_version(since_version)
     return StoreRequest("poll_job", (job_id, since_version))
 
 
@@ -202,15 +194,7 @@ def reserve(
         InvalidArgumentError: a bad ``agent_name``, ``agent_config`` or ``reservation_id``.
         BudgetError: a bad config block.
     """
-    check_name(agent_name, "agent_name")
-    if reservation_id is not None:
-        check_name(reservation_id, "reservation_id")
-    if agent_config is not None and not isinstance(agent_config, Mapping):
-        raise InvalidArgumentError(
-            f"agent_config must be a mapping or None, got {describe(agent_config)}",
-            field="agent_config",
-            value=agent_config,
-        )
+    check_reserve_args(agent_name, agent_config, reservation_id)
     command_id = new_command_id(command_id)
     return _change(reserve_command(command_id, agent_name, agent_config, reservation_id))
 

@@ -97,9 +97,12 @@ def to_update_columns(
 
 def stamped_columns(columns: UpdateColumns, stamp: float | None) -> UpdateColumns:
     """Return validated columns with ``stamp`` on the updates that carry no ``at``. O(n)."""
-    if stamp is None or None not in columns.ats:
+    ats = columns.ats
+    if stamp is None or None not in ats:
         return columns
-    return columns._replace(ats=tuple(stamp if at is None else at for at in columns.ats))
+    if ats.count(None) == len(ats):
+        return columns._replace(ats=(stamp,) * len(ats))  # the usual batch: built in C
+    return columns._replace(ats=tuple(stamp if at is None else at for at in ats))
 
 
 def update_list(updates: Any) -> list[Any]:

@@ -165,9 +165,13 @@ class TaskTableEvolver:
     def get_many(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
         """Return the record of each id, in order (None for an unknown id). O(1) per id."""
         table = self._table
-        shards, mask, records = table._shards, table._mask, table.records
-        positions = [shards[hash(task_id) & mask].get(task_id) for task_id in task_ids]
+        # Chained map()s keep the per-id work in C: hash, shard, dict lookup.
+        shards = map(table._shards.__getitem__, map(table._mask.__and__, map(hash, task_ids)))
+        positions: list[int | None] = list(map(dict.get, shards, task_ids))
         self._ids, self._positions = task_ids, positions
+        records = table.records
+        if None not in positions:
+            return list(map(records.__getitem__, positions))  # type: ignore[arg-type]
         return [None if position is None else records[position] for position in positions]
 
     def set_many(self, records: Sequence[TaskRecord]) -> None:

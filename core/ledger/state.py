@@ -32,6 +32,7 @@ from core.errors import (
     UnknownJobError,
 )
 from core.frozen import freeze, thaw
+from core.jobs._columns import stamped_columns
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import apply_task_updates
 from core.jobs.summary import summarize_job
@@ -229,8 +230,7 @@ def _update_tasks(state: LedgerState, command: Command) -> tuple[LedgerState, An
     job_id, columns = command.args
     job = _open_job(state, job_id)
     if command.at is not None and None in columns.ats:
-        at = command.at
-        columns = columns._replace(ats=tuple(at if t is None else t for t in columns.ats))
+        columns = stamped_columns(columns, command.at)
     # apply_task_updates checks the columns again: a command may be built by hand.
     return _with_job(state, job, apply_task_updates(job, columns))
 

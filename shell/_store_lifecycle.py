@@ -17,6 +17,7 @@ import ray
 from core.errors import describe
 from core.ledger import create_store_command
 from shell._changes import WAIT_GROUP, WAIT_THREADS
+from shell._heap import collect_young_rarely
 from shell._store_sending import check_name, new_command_id, raise_send_error
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError, UnknownStoreError
 from shell.inputs import check_seconds
@@ -58,7 +59,17 @@ _JOURNALED_OPTIONS: dict[str, Any] = {
 # Waiting calls (shell._changes) run on threads of their own group; Ray takes
 # concurrency_groups only here, not in .options().
 _remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword
-_RemoteStore: Any = _remote(concurrency_groups={WAIT_GROUP: WAIT_THREADS})(StoreCore)
+
+
+class _StoreProcess(StoreCore):
+    """`StoreCore` as the actor runs it: in a process of its own, with its collector tuned."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        collect_young_rarely()  # why: shell._heap
+        super().__init__(*args, **kwargs)
+
+
+_RemoteStore: Any = _remote(concurrency_groups={WAIT_GROUP: WAIT_THREADS})(_StoreProcess)
 #: Longest call timeout accepted, in seconds (Ray keeps timeouts as int64 nanoseconds).
 MAX_TIMEOUT = 10.0**9
 # Longest a discard waits for the killed actor to stop answering.

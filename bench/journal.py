@@ -3,13 +3,15 @@
 Throughput: the same 4 writer tasks as `bench.store_concurrency` (pending ->
 completed updates, batches of 1 and of 100) against the in-memory store, the
 store journaled in SQLite (synchronous FULL and NORMAL) and in PostgreSQL,
-and the plain dict actor, side by side in each round. Recovery: journals of
+and the plain dict actor, side by side in each round. Single calls: one
+async driver's coroutines against the same stores. Recovery: journals of
 10,000 and 100,000 commands (jobs of 100 tasks, each task moved by single
 updates, each finished job closed), rebuilt with and without snapshots.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import statistics
 import tempfile
@@ -34,6 +36,7 @@ from core.ledger import (
     open_ledger,
     update_tasks_command,
 )
+from shell.aio.store import AsyncStateStore
 from shell.journal import Journal, open_journal
 from shell.store import StateStore
 
@@ -41,6 +44,8 @@ __all__ = ["run"]
 
 PG_DSN = os.environ.get("EAP_STATE_PG_DSN") or "postgresql://postgres@127.0.0.1:5432/test"
 SNAPSHOT_EVERY = 1000
+# Concurrent flows of the async driver that makes single-update calls.
+COROUTINES = 32
 
 
 def _pg_reachable() -> bool:
@@ -51,16 +56,22 @@ def _pg_reachable() -> bool:
     return True
 
 
-def _throughputs(quick: bool, folder: Path) -> Section:
-    calls_1, calls_100 = (100, 25) if quick else (300, 80)
-    rounds = 3 if quick else 5
-    journals = {
+def _journals(folder: Path) -> dict[str, str | None]:
+    """The stores compared, by label: in memory, SQLite FULL and NORMAL, PostgreSQL if reachable."""
+    journals: dict[str, str | None] = {
         "in memory": None,
         "SQLite FULL": f"sqlite://{folder}/full.db",
         "SQLite NORMAL": f"sqlite://{folder}/normal.db?synchronous=normal",
     }
     if _pg_reachable():
         journals["PostgreSQL"] = PG_DSN
+    return journals
+
+
+def _throughputs(quick: bool, folder: Path) -> Section:
+    calls_1, calls_100 = (100, 25) if quick else (300, 80)
+    rounds = 3 if quick else 5
+    journals = _journals(folder)
     stores = {
         label: StateStore.create(
             {"total_budget": BUDGET},
@@ -104,7 +115,6 @@ def _throughputs(quick: bool, folder: Path) -> Section:
                 row.append("")
         rows.append(row)
     full_100 = statistics.median(paired[("SQLite FULL", 100)])
-    full_1 = statistics.median(rates[("SQLite FULL", 1)])
     return Section(
         key="journal_throughput",
         title="Journaled StateStore throughput by durability level",
@@ -116,8 +126,10 @@ def _throughputs(quick: bool, folder: Path) -> Section:
             "commands that arrive together share one commit): "
             "SQLite FULL syncs the WAL on every commit (survives a power loss), NORMAL at "
             "checkpoints (survives a process or Ray crash); PostgreSQL commits on the local "
-            "server. Goals: SQLite FULL at batches of 100 at least 0.7x the in-memory store; "
-            "single-update calls at least 1,000 per second, durable."
+            "server. Goal: SQLite FULL at batches of 100 at least 0.7x the in-memory store. "
+            "A synchronous writer waits a whole round trip per call, so 4 of them are bound by "
+            "Ray's per-call cost whatever the store does (see the dict actor's batch of 1); "
+            "durable single-update calls are measured from an async driver below."
         ),
         headers=[
             "store",
@@ -129,11 +141,83 @@ def _throughputs(quick: bool, folder: Path) -> Section:
         rows=rows,
         verdicts=[
             ("SQLite FULL at batches of 100 >= 0.7x the in-memory store", full_100 >= 0.7),
-            ("SQLite FULL single-update calls >= 1,000 per second", full_1 >= 1000),
         ],
         data={
             **{f"{label}_{size}": v for (label, size), v in rates.items()},
             **{f"ratio_{label}_{size}": v for (label, size), v in paired.items()},
+        },
+    )
+
+
+async def _single_calls(journal: str | None, calls: int) -> tuple[float, int]:
+    """Updates/s and commits of ``calls`` single-update calls from `COROUTINES` coroutines."""
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    async with await AsyncStateStore.create(
+        {"total_budget": BUDGET}, AGENTS, name=name, journal=journal
+    ) as store:
+        job_id = await store.create_job("single calls")
+        await store.add_tasks(
+            job_id, [{"task_id": f"t{i}", "agent_name": "a"} for i in range(calls)]
+        )
+        commits = (await store.info())["commits"]
+        share = calls // COROUTINES
+
+        async def writer(first: int) -> None:
+            for i in range(first, first + share):
+                await store.update_tasks(job_id, [{"task_id": f"t{i}", "status": "completed"}])
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer(w * share) for w in range(COROUTINES)))
+        seconds = time.perf_counter() - started
+        assert (await store.job_summary(job_id))["completed_tasks"] == share * COROUTINES
+        return share * COROUTINES / seconds, (await store.info())["commits"] - commits
+
+
+def _async_singles(quick: bool, folder: Path) -> Section:
+    calls, rounds = (1_000, 3) if quick else (3_000, 5)
+    journals = _journals(folder)
+    rates: dict[str, list[float]] = {label: [] for label in journals}
+    paired: dict[str, list[float]] = {label: [] for label in journals}
+    commits: dict[str, list[int]] = {label: [] for label in journals}
+    for round_no in range(rounds):
+        order = list(journals.items())
+        if round_no % 2:
+            order.reverse()
+        rate = {}
+        for label, url in order:
+            rate[label], count = asyncio.run(_single_calls(url, calls))
+            rates[label].append(rate[label])
+            commits[label].append(count)
+        for label in journals:
+            paired[label].append(ratio(rate[label], rate["in memory"]))
+    rows = [
+        [
+            label,
+            f"{statistics.median(rates[label]):,.0f}",
+            f"{statistics.median(paired[label]):.2f}x",
+            f"{1000 * statistics.median(commits[label]) / calls:.0f}",
+        ]
+        for label in journals
+    ]
+    full = statistics.median(rates["SQLite FULL"])
+    return Section(
+        key="journal_single_calls",
+        title="Durable single-update calls from an async driver",
+        intro=(
+            f"{calls:,} single-update calls made by {COROUTINES} coroutines of one event loop "
+            "through an `AsyncStateStore`, as a Serve deployment's flows make them; updates "
+            f"per second, median of {rounds} rounds (alternating order). The handle coalesces "
+            "the calls of one loop turn into one actor call, in which each update is still "
+            "applied and refused on its own; a journaled store commits such a run of commands "
+            "in one transaction, and replies to none before that commit. Goal: single-update "
+            "calls at least 1,000 per second with SQLite FULL (durable against a power loss)."
+        ),
+        headers=["store", "updates/s", "vs in memory", "commits per 1,000 calls"],
+        rows=rows,
+        verdicts=[("SQLite FULL single-update calls >= 1,000 per second", full >= 1000)],
+        data={
+            **{f"{label}_rate": statistics.median(v) for label, v in rates.items()},
+            **{f"{label}_commits": statistics.median(v) for label, v in commits.items()},
         },
     )
 
@@ -238,4 +322,8 @@ def _recovery(quick: bool, folder: Path) -> Section:
 def run(quick: bool) -> list[Section]:
     """Measure journaled throughput (Ray must be initialised) and recovery time."""
     with tempfile.TemporaryDirectory(prefix="eap-bench-") as folder:
-        return [_throughputs(quick, Path(folder)), _recovery(quick, Path(folder))]
+        return [
+            _throughputs(quick, Path(folder)),
+            _async_singles(quick, Path(folder)),
+            _recovery(quick, Path(folder)),
+        ]

@@ -150,3 +150,57 @@ def test_a_failed_group_commit_acknowledges_none_of_it() -> None:
     journaled = set(state.replies) | set(state.older_replies)
     assert set(acknowledged) <= journaled
     assert state.budget.total_reserved == len(journaled) - 1  # less the creation
+
+
+def test_a_call_many_of_commands_is_one_commit(journal_url: str) -> None:
+    """Coalesced commands apply alone, share one commit, and a read after them sees them."""
+    name = unique_name()
+    core = StoreCore(_create(), journal_url, name)
+    before = core.store_info()["commits"]
+    replies = core.call_many(
+        [
+            ("execute", (create_job_command("c1", "j", "d", 1.0),)),
+            ("execute", (add_tasks_command("c2", "j", [{"task_id": "t", "agent_name": "a"}]),)),
+            (
+                "execute",
+                (update_tasks_command("c3", "j", [{"task_id": "x", "status": "running"}], 2),),
+            ),
+            (
+                "execute",
+                (update_tasks_command("c4", "j", [{"task_id": "t", "status": "running"}], 2),),
+            ),
+            ("job_summary", ("j",)),
+            ("execute", (reserve_command("c5", "a", None, "r1"),)),
+        ]
+    )
+    assert [ok for ok, _ in replies] == [True, True, False, True, True, True]
+    assert isinstance(replies[2][1], UnknownTaskError)
+    assert replies[4][1]["running_tasks"] == 1  # the read waited for the commit
+    assert core.store_info()["commits"] - before == 2  # c1, c2, c4 then c5
+    assert [seq for seq, _, _ in open_journal(journal_url).entries_after(name, 0)] == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]
+    assert open_journal(journal_url).recover(name).state == core.state
+
+
+def test_a_failed_commit_fails_every_command_of_the_call_many() -> None:
+    """A database cut during a coalesced commit acknowledges none of its commands."""
+    dsn = urlparse(require_pg())
+    proxy = TcpProxy((dsn.hostname or "127.0.0.1", dsn.port or 5432))
+    url = dsn._replace(netloc=f"{dsn.username or 'postgres'}@127.0.0.1:{proxy.port}").geturl()
+    name = unique_name()
+    with proxy:
+        core = StoreCore(_create(), url, name)
+        proxy.cut()
+        replies = core.call_many(
+            [("execute", (reserve_command(f"w{i}", "a", None, f"r{i}"),)) for i in range(3)]
+        )
+        assert [ok for ok, _ in replies] == [False, False, False]
+        assert all(isinstance(error, JournalUnavailable) for _, error in replies)
+        proxy.start()
+        assert core.budget_summary()["total_reserved"] == 0
+        assert core.execute(reserve_command("c0b", "a", None, "r0")).can_afford

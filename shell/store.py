@@ -459,11 +459,13 @@ class StateStore:
 
         Returns:
             ``{"applied", "open_jobs", "closed_jobs", "budget_version", "journal",
-            "recoveries", "commits", "pid"}``: commands applied since creation,
-            jobs in memory and closed, the budget's version, the journal (password
-            hidden) or None, how often this actor process rebuilt its state from
-            the journal, the journal transactions it committed (fewer than its
-            commands when writers' commands shared a commit), its process id.
+            "recoveries", "commits", "snapshots", "pid"}``: commands applied since
+            creation, jobs in memory and closed, the budget's version, the journal
+            (password hidden) or None, how often this actor process rebuilt its
+            state from the journal, the journal transactions it committed (fewer
+            than its commands when writers' commands shared a commit), the
+            snapshots it wrote (in the background, after every ``snapshot_every``
+            commands), its process id.
 
         Raises:
             StateUnavailable: the store is gone.

@@ -28,13 +28,12 @@ from typing import Any
 
 from core.budget.reducers import BudgetState
 from core.budget.summary import summarize_budget
-from core.errors import DuplicateJobError, StateError, UnknownJobError, describe
+from core.errors import DuplicateJobError, UnknownJobError, describe
 from core.jobs.job import JobExecution
 from core.ledger import (
     Command,
     LedgerState,
     apply_command,
-    encode_snapshot,
     job_state,
     job_summary,
     job_version,
@@ -43,6 +42,7 @@ from core.ledger import (
     poll_job,
 )
 from shell._changes import ChangeBoard, Waiting
+from shell._snapshots import SnapshotWriter
 from shell.errors import JournalUnavailable, StoreExistsError, UnknownStoreError
 from shell.journal import Journal, open_journal
 
@@ -103,6 +103,7 @@ class StoreCore(Waiting):
     ) -> None:
         self._journal: Journal | None = None if journal is None else open_journal(journal)
         self._name = name or ""
+        self._snapshots = None if journal is None else SnapshotWriter(journal, self._name)
         self._create = create
         self._snapshot_every = snapshot_every
         self._recoveries = 0
@@ -318,7 +319,8 @@ class StoreCore(Waiting):
             before = self._state.applied if self._state is not None else 0
             self._swap(head)
             if head.applied // self._snapshot_every > before // self._snapshot_every:
-                self._snapshot(head)
+                assert self._snapshots is not None
+                self._snapshots.request(head)
         else:
             # The commit may have landed before the connection broke: re-read first.
             self._epoch += 1
@@ -328,11 +330,13 @@ class StoreCore(Waiting):
         if failure is not None:
             raise failure
 
-    def _snapshot(self, state: LedgerState) -> None:
-        """Write a snapshot; a failure only costs a longer replay, so it is not the caller's."""
-        assert self._journal is not None
-        with contextlib.suppress(StateError):
-            self._journal.write_snapshot(self._name, state.applied, encode_snapshot(state))
+    def wait_for_snapshots(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the snapshots being written; True when done.
+
+        Snapshots are written off the commit path (`shell._snapshots`); a test,
+        or an operator about to stop the store, can wait for them here.
+        """
+        return self._snapshots is None or self._snapshots.wait(timeout)
 
     def job_summary(self, job_id: str) -> dict[str, Any]:
         """Return `core.jobs.summary.summarize_job` of the job, or a closed job's final one.
@@ -379,7 +383,11 @@ class StoreCore(Waiting):
         return self._ready().budget
 
     def store_info(self) -> dict[str, Any]:
-        """Return the store's bookkeeping: commands, jobs, recoveries, commits, its process id."""
+        """Return the store's bookkeeping: commands, jobs, recoveries, commits, snapshots, its pid.
+
+        ``snapshots`` counts those this process has written (they are written
+        in the background, shortly after every ``snapshot_every`` commands).
+        """
         state = self._ready()
         return {
             "applied": state.applied,
@@ -389,6 +397,7 @@ class StoreCore(Waiting):
             "journal": None if self._journal is None else self._journal.describe(),
             "recoveries": self._recoveries,
             "commits": self._commits,
+            "snapshots": 0 if self._snapshots is None else self._snapshots.written,
             "pid": os.getpid(),
         }
 

@@ -10,11 +10,14 @@ import pytest
 from journal_fixtures import journal_url, require_pg, unique_name
 from tcp_proxy import TcpProxy
 
+import shell._snapshots as snapshots
 from core.errors import UnknownTaskError
 from core.ledger import (
+    LedgerState,
     add_tasks_command,
     create_job_command,
     create_store_command,
+    encode_snapshot,
     reserve_command,
     update_tasks_command,
 )
@@ -49,6 +52,7 @@ def test_a_restart_recovers_and_a_stranger_is_refused(journal_url: str) -> None:
     first = StoreCore(_create(), journal_url, name, snapshot_every=2)
     for i in range(5):
         first.execute(reserve_command(f"r{i}", "a", None, f"res{i}"))
+        assert first.wait_for_snapshots(10.0)  # each written before the next is due
     restarted = StoreCore(_create(), journal_url, name, snapshot_every=2)
     assert restarted.state == first.state
     assert restarted.store_info()["recoveries"] == 1
@@ -204,3 +208,28 @@ def test_a_failed_commit_fails_every_command_of_the_call_many() -> None:
         proxy.start()
         assert core.budget_summary()["total_reserved"] == 0
         assert core.execute(reserve_command("c0b", "a", None, "r0")).can_afford
+
+
+def test_writers_never_wait_for_a_snapshot(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot held up in encoding blocks no command; requests meanwhile coalesce."""
+    release = threading.Event()
+    encoded: list[int] = []
+
+    def slow_encode(state: LedgerState) -> str:
+        encoded.append(state.applied)
+        assert release.wait(10.0)
+        return encode_snapshot(state)
+
+    monkeypatch.setattr(snapshots, "encode_snapshot", slow_encode)
+    name = unique_name()
+    core = StoreCore(_create(), journal_url, name, snapshot_every=2)
+    for i in range(7):  # due at 2 (held up), then 4, 6, 8 while it is
+        core.execute(reserve_command(f"r{i}", "a", None, f"res{i}"))
+    assert core.store_info()["applied"] == 8 and not core.wait_for_snapshots(0.05)
+    release.set()
+    assert core.wait_for_snapshots(10.0)
+    assert encoded == [2, 8]
+    assert core.store_info()["snapshots"] == 2
+    assert open_journal(journal_url).recover(name).snapshot_seq == 8

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -152,6 +153,9 @@ def test_journaled_store_recovers_after_shutdown(journal_url: str) -> None:
     store.reserve("a", reservation_id="r1")
     store.record_costs([{"agent_name": "a", "expected": 1, "actual": "1.25", "job_id": "p"}])
     before = (store.poll_job(job_id), store.budget_summary(), store.job_state(job_id))
+    deadline = time.monotonic() + 10
+    while store.info()["snapshots"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)  # snapshots are written in the background
     store.shutdown()
     recovered = StateStore.recover(name, journal_url)
     try:

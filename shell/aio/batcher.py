@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -32,11 +32,15 @@ from core.batching import (
     PendingBatch,
     add_cost_record,
     add_task_update,
+    drop_cost_records,
+    drop_task_updates,
     empty_batch,
+    requeue_cost_records,
+    requeue_task_updates,
 )
 from core.errors import StateError
 from shell._store_sending import new_command_id
-from shell.aio._flushing import requeue, take, with_id, without_id
+from shell.aio._flushing import with_id, without_id
 from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
 from shell.errors import InvalidArgumentError, StateUnavailable
 from shell.inputs import check_seconds
@@ -46,6 +50,15 @@ __all__ = ["AsyncStateBatcher"]
 # Longest pause between two background attempts after failures.
 _MAX_BACKOFF = 1.0
 _TASKS, _COSTS = "task_updates", "cost_records"
+# Per kind: how a flush takes its items out of the batch, and puts them back if it fails.
+_DROP: dict[str, Callable[[PendingBatch, int], PendingBatch]] = {
+    _TASKS: drop_task_updates,
+    _COSTS: drop_cost_records,
+}
+_REQUEUE: dict[str, Callable[[PendingBatch, Sequence[Any]], PendingBatch]] = {
+    _TASKS: requeue_task_updates,
+    _COSTS: requeue_cost_records,
+}
 
 
 def _check_count(value: Any, field: str, none_ok: bool) -> int | None:
@@ -394,16 +407,16 @@ class AsyncStateBatcher:
     ) -> tuple[Any, bool]:
         """Send the front of one kind's queue; return the reply and whether items remain."""
         oldest = self._oldest
-        batch, items = take(self._batch, kind)
+        items = list(getattr(self._batch, kind))
         if not items:
             return nothing, False
         command_id, unsure = self._unsure.pop(kind, (None, []))
         resend = bool(unsure) and len(unsure) <= len(items)
+        # Identity, not equality: the core's requeue gives back the very items it took.
         resend = resend and all(a is b for a, b in zip(unsure, items, strict=False))
         if resend:
-            batch = requeue(batch, kind, items[len(unsure) :])
             items = unsure
-        self._batch = batch
+        self._batch = _DROP[kind](self._batch, len(items))
         if not len(self):
             self._oldest = None  # nothing is queued: the delay clock stops
         command_id = command_id if resend and command_id else new_command_id()
@@ -411,7 +424,7 @@ class AsyncStateBatcher:
         try:
             result = await send(items, command_id)
         except BaseException:
-            self._batch = requeue(self._batch, kind, items)
+            self._batch = _REQUEUE[kind](self._batch, items)
             self._unsure[kind] = (command_id, items)
             if oldest is not None and (self._oldest is None or oldest < self._oldest):
                 self._oldest = oldest  # the requeued items are the oldest again

@@ -1,32 +1,54 @@
-"""What the sync and the async batcher share: their arguments' checks and their flush rules.
+"""What the sync and the async batcher share: their arguments' checks, stamping and flush rules.
 
 `shell.batcher.StateBatcher` and `shell.aio.batcher.AsyncStateBatcher` differ
 in how they wait (a lock or the event loop) and when they flush (in the
-caller's thread or in a background task), not in what they accept, when a
-flush is due, or where a flush may send: those rules are here, once.
+caller's thread or in a background task), not in what they accept, how an
+item is stamped, when a flush is due, or where a flush may send: those rules
+are here, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import ray
 
-from core.batching import PendingBatch
+from core.batching import (
+    PendingBatch,
+    drop_cost_records,
+    drop_task_updates,
+    requeue_cost_records,
+    requeue_task_updates,
+)
 from core.errors import describe
 from shell.errors import InvalidArgumentError
 from shell.inputs import check_name, check_seconds
 
 __all__ = [
+    "DROP",
+    "REQUEUE",
     "FlushPolicy",
     "check_count",
     "check_flush",
     "check_policy",
     "check_target",
     "closed_error",
+    "cost_record",
     "is_due",
+    "stamp",
 ]
+
+#: Per kind of item: how a flush takes its items out of the queue...
+DROP: dict[str, Callable[[PendingBatch, int], PendingBatch]] = {
+    "task_updates": drop_task_updates,
+    "cost_records": drop_cost_records,
+}
+#: ...and how it puts them back in front if the send fails (the very same objects).
+REQUEUE: dict[str, Callable[[PendingBatch, Sequence[Any]], PendingBatch]] = {
+    "task_updates": requeue_task_updates,
+    "cost_records": requeue_cost_records,
+}
 
 
 class FlushPolicy(NamedTuple):
@@ -95,6 +117,24 @@ def check_policy(
             value=None,
         )
     return FlushPolicy(clock, timer, backend, job_id, items, delay)
+
+
+def stamp(policy: FlushPolicy, at: Any) -> Any:
+    """Return an item's ``at``: the caller's, or the policy's clock reading when it is None."""
+    return policy.clock() if at is None else at
+
+
+def cost_record(
+    policy: FlushPolicy, agent_name: Any, expected: Any, actual: Any, job_id: Any, at: Any
+) -> dict[str, Any]:
+    """Return the record `core.batching.add_cost_record` takes, stamped as `stamp` does."""
+    return {
+        "agent_name": agent_name,
+        "expected": expected,
+        "actual": actual,
+        "job_id": job_id,
+        "at": stamp(policy, at),
+    }
 
 
 def is_due(policy: FlushPolicy, queued: int, oldest: float | None) -> bool:

@@ -23,22 +23,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 from typing import Any
 
-from core.batching import (
-    PendingBatch,
-    add_cost_record,
-    add_task_update,
-    drop_cost_records,
-    drop_task_updates,
-    empty_batch,
-    requeue_cost_records,
-    requeue_task_updates,
+from core.batching import PendingBatch, add_cost_record, add_task_update, empty_batch
+from shell._flush_policy import (
+    DROP,
+    REQUEUE,
+    check_flush,
+    check_policy,
+    check_target,
+    closed_error,
+    cost_record,
+    is_due,
+    stamp,
 )
-from shell._flush_policy import check_flush, check_policy, check_target, closed_error, is_due
 from shell.managers import BudgetManager, StateManager
 
 __all__ = ["StateBatcher"]
@@ -104,10 +105,10 @@ class StateBatcher:
             InvalidArgumentError: the batcher is closed; nothing is queued.
             StateError: the policy's flush failed; the update stays queued.
         """
-        stamp = self._policy.clock() if at is None else at
+        at = stamp(self._policy, at)
         with self._lock:
             self._check_open()
-            self._batch = add_task_update(self._batch, task_id, status, result, error, stamp)
+            self._batch = add_task_update(self._batch, task_id, status, result, error, at)
             self._queued()
         self.flush_if_due()
 
@@ -128,19 +129,15 @@ class StateBatcher:
             InvalidArgumentError: the batcher is closed; nothing is queued.
             StateError: the policy's flush failed; the record stays queued.
         """
-        record = {
-            "agent_name": agent_name,
-            "expected": expected,
-            "actual": actual,
-            "job_id": job_id,
-            "at": self._policy.clock() if at is None else at,
-        }
+        record = cost_record(self._policy, agent_name, expected, actual, job_id, at)
         with self._lock:
             self._check_open()
             self._batch = add_cost_record(self._batch, record)
             self._queued()
         self.flush_if_due()
 
+    # Each add calls these two directly: a shared ``_add(add, *item)`` would call the
+    # core through ``add(batch, *item)``, which CPython does not inline: a slower add.
     def _check_open(self) -> None:
         if self._closed:
             raise closed_error(self)
@@ -251,8 +248,6 @@ class StateBatcher:
             self._task_flush,
             "task_updates",
             send,
-            drop_task_updates,
-            requeue_task_updates,
             None if store else target,
         )
 
@@ -278,8 +273,6 @@ class StateBatcher:
             self._cost_flush,
             "cost_records",
             send,
-            drop_cost_records,
-            requeue_cost_records,
             None if store else target,
         )
 
@@ -288,8 +281,6 @@ class StateBatcher:
         flush_lock: threading.Lock,
         kind: str,
         send: Callable[[list[Any]], Any],
-        drop: Callable[[PendingBatch, int], PendingBatch],
-        requeue: Callable[[PendingBatch, Sequence[Any]], PendingBatch],
         nothing_queued: Any,
     ) -> Any:
         """Take the queued items of one kind out of the queue and send them.
@@ -305,7 +296,7 @@ class StateBatcher:
                 items = list(getattr(self._batch, kind))
                 if not items:
                     return nothing_queued
-                self._batch = drop(self._batch, len(items))
+                self._batch = DROP[kind](self._batch, len(items))
                 oldest = self._oldest
                 if not (self._batch.task_updates or self._batch.cost_records):
                     self._oldest = None
@@ -313,7 +304,7 @@ class StateBatcher:
                 return send(items)
             except BaseException:
                 with self._lock:
-                    self._batch = requeue(self._batch, items)
+                    self._batch = REQUEUE[kind](self._batch, items)
                     if oldest is not None:
                         self._oldest = oldest if self._oldest is None else min(oldest, self._oldest)
                 raise

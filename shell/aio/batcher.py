@@ -21,29 +21,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 from typing import Any
 
-from core.batching import (
-    PendingBatch,
-    add_cost_record,
-    add_task_update,
-    drop_cost_records,
-    drop_task_updates,
-    empty_batch,
-    requeue_cost_records,
-    requeue_task_updates,
-)
+from core.batching import PendingBatch, add_cost_record, add_task_update, empty_batch
 from core.errors import StateError
 from shell._flush_policy import (
+    DROP,
+    REQUEUE,
     check_count,
     check_flush,
     check_policy,
     check_target,
     closed_error,
+    cost_record,
     is_due,
+    stamp,
 )
 from shell._store_sending import new_command_id
 from shell.aio._flushing import with_id, without_id
@@ -55,15 +50,6 @@ __all__ = ["AsyncStateBatcher"]
 # Longest pause between two background attempts after failures.
 _MAX_BACKOFF = 1.0
 _TASKS, _COSTS = "task_updates", "cost_records"
-# Per kind: how a flush takes its items out of the batch, and puts them back if it fails.
-_DROP: dict[str, Callable[[PendingBatch, int], PendingBatch]] = {
-    _TASKS: drop_task_updates,
-    _COSTS: drop_cost_records,
-}
-_REQUEUE: dict[str, Callable[[PendingBatch, Sequence[Any]], PendingBatch]] = {
-    _TASKS: requeue_task_updates,
-    _COSTS: requeue_cost_records,
-}
 
 
 class AsyncStateBatcher:
@@ -147,11 +133,7 @@ class AsyncStateBatcher:
             StateError: the store refuses the background flush while the queue
                 is full (waiting would never end); nothing is queued.
         """
-        stamp = self._policy.clock() if at is None else at
-        add = partial(
-            add_task_update, task_id=task_id, status=status, result=result, error=error, at=stamp
-        )
-        await self._add(add)
+        await self._add(add_task_update, task_id, status, result, error, stamp(self._policy, at))
 
     async def add_cost_record(
         self, agent_name: str, expected: Any, actual: Any, job_id: str, at: float | None = None
@@ -162,17 +144,11 @@ class AsyncStateBatcher:
             BudgetError: a field has the wrong type or value; nothing is queued.
             InvalidArgumentError, StateError: as `add_task_update`.
         """
-        record = {
-            "agent_name": agent_name,
-            "expected": expected,
-            "actual": actual,
-            "job_id": job_id,
-            "at": self._policy.clock() if at is None else at,
-        }
-        await self._add(partial(add_cost_record, record=record))
+        record = cost_record(self._policy, agent_name, expected, actual, job_id, at)
+        await self._add(add_cost_record, record)
 
-    async def _add(self, add: Callable[[PendingBatch], PendingBatch]) -> None:
-        """Queue one item, waiting for room first when the queue is full.
+    async def _add(self, add: Callable[..., PendingBatch], *item: Any) -> None:
+        """Queue one item with ``add(batch, *item)``, waiting for room first when the queue is full.
 
         The item is validated before any wait, so a bad one never waits.
         """
@@ -181,12 +157,12 @@ class AsyncStateBatcher:
         changed = self._condition()
         async with changed:
             if self._size() >= self.max_pending:
-                add(empty_batch())  # validate now; raises for a bad item
+                add(empty_batch(), *item)  # validate now; raises for a bad item
                 self._start()
                 await changed.wait_for(lambda: self._size() < self.max_pending or self._refused())
                 if self._size() >= self.max_pending and self.last_error is not None:
                     raise self.last_error
-            self._batch = add(self._batch)
+            self._batch = add(self._batch, *item)
             if self._oldest is None:
                 self._oldest = self._policy.timer()
             changed.notify_all()
@@ -357,7 +333,7 @@ class AsyncStateBatcher:
         resend = resend and all(a is b for a, b in zip(unsure, items, strict=False))
         if resend:
             items = unsure
-        self._batch = _DROP[kind](self._batch, len(items))
+        self._batch = DROP[kind](self._batch, len(items))
         if not len(self):
             self._oldest = None  # nothing is queued: the delay clock stops
         command_id = command_id if resend and command_id else new_command_id()
@@ -365,7 +341,7 @@ class AsyncStateBatcher:
         try:
             result = await send(items, command_id)
         except BaseException:
-            self._batch = _REQUEUE[kind](self._batch, items)
+            self._batch = REQUEUE[kind](self._batch, items)
             self._unsure[kind] = (command_id, items)
             if oldest is not None and (self._oldest is None or oldest < self._oldest):
                 self._oldest = oldest  # the requeued items are the oldest again

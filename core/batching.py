@@ -85,8 +85,7 @@ def add_cost_record(batch: PendingBatch, record: Mapping[str, Any]) -> PendingBa
         BudgetError: the record is malformed or an amount is invalid; ``batch`` is unchanged.
     """
     check_state(batch, PendingBatch, "batch")
-    parsed = parse_cost_record(record)
-    return batch._replace(cost_records=batch.cost_records.append(FrozenDict(parsed._asdict())))
+    return batch._replace(cost_records=batch.cost_records.append(_frozen_record(record)))
 
 
 def apply_pending_task_updates(job: JobExecution, batch: PendingBatch) -> JobExecution:
@@ -161,6 +160,9 @@ def requeue_task_updates(batch: PendingBatch, updates: Sequence[TaskUpdate]) -> 
 def requeue_cost_records(batch: PendingBatch, records: Sequence[Mapping[str, Any]]) -> PendingBatch:
     """Return the batch with ``records`` (from a failed flush) back in front, in their order.
 
+    Records a batch made (what `drop_cost_records` took out) come back as the
+    very objects they were, unchecked, like task updates; anything else is checked.
+
     Raises:
         BudgetError: ``records`` is not a batch, or an item is not a valid cost record.
     """
@@ -172,9 +174,23 @@ def requeue_cost_records(batch: PendingBatch, records: Sequence[Mapping[str, Any
     return batch._replace(cost_records=pvector(rows).extend(batch.cost_records))
 
 
+class _BatchedRecord(FrozenDict):
+    """Private: a cost record `_frozen_record` validated, so a requeue need not check it again.
+
+    Keeping the very object (not an equal copy) makes a requeued record
+    indistinguishable from the one first added: a flush that resends an
+    unanswered batch recognises it by identity. A pickled one comes back a
+    plain `FrozenDict`, which is checked again.
+    """
+
+    __slots__ = ()
+
+
 def _frozen_record(record: Any) -> Mapping[str, Any]:
-    """A cost record as a batch holds it: parsed, exact, read-only."""
-    return FrozenDict(parse_cost_record(record)._asdict())
+    """A cost record as a batch holds it: parsed, exact, read-only (itself if a batch made it)."""
+    if type(record) is _BatchedRecord:
+        return record
+    return _BatchedRecord(parse_cost_record(record)._asdict())
 
 
 def _located(parse: Any, item: Any, index: int, ident: str) -> Any:

@@ -51,7 +51,7 @@ from shell._store_sending import (
     send_error,
 )
 from shell.errors import InvalidArgumentError
-from shell.inputs import as_batch, check_reserve_args, check_version
+from shell.inputs import as_batch, check_release_args, check_reserve_args, check_version
 
 __all__ = [
     "MAX_TIMEOUT",
@@ -208,9 +208,7 @@ def release(
         InvalidArgumentError: bad ``agent_name`` or ``reservation_id``.
         BudgetError: a bad amount.
     """
-    check_name(agent_name, "agent_name")
-    if reservation_id is not None:
-        check_name(reservation_id, "reservation_id")
+    check_release_args(agent_name, reservation_id)
     command_id = new_command_id(command_id)
     return _change(release_command(command_id, agent_name, amount, reservation_id))
 

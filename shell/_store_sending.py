@@ -16,7 +16,7 @@ from ray import exceptions as ray_exceptions
 from core.errors import StateError, describe
 from shell.errors import OutcomeUnknown, StateUnavailable
 from shell.inputs import check_name
-from shell.ray_ops import translate_ray_error
+from shell.ray_ops import raise_as, translate_ray_error
 
 __all__ = [
     "StoreRequest",
@@ -99,7 +99,4 @@ def send_error(request: StoreRequest | None, err: BaseException, what: str) -> B
 
 def raise_send_error(request: StoreRequest | None, err: BaseException, what: str) -> NoReturn:
     """Raise what `send_error` makes of ``err``; call it from the ``except`` that caught it."""
-    translated = send_error(request, err, what)
-    if translated is err:
-        raise err
-    raise translated from err
+    raise_as(send_error(request, err, what), err)

@@ -23,54 +23,26 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import partial
 from types import TracebackType
 from typing import Any
 
-import ray
-
-from core.batching import (
-    PendingBatch,
-    add_cost_record,
-    add_task_update,
-    drop_cost_records,
-    drop_task_updates,
-    empty_batch,
-    requeue_cost_records,
-    requeue_task_updates,
+from core.batching import PendingBatch, add_cost_record, add_task_update, empty_batch
+from shell._flush_policy import (
+    DROP,
+    REQUEUE,
+    check_flush,
+    check_policy,
+    check_target,
+    closed_error,
+    cost_record,
+    is_due,
+    stamp,
 )
-from core.errors import describe
-from shell.errors import InvalidArgumentError
-from shell.inputs import check_name, check_seconds
 from shell.managers import BudgetManager, StateManager
 
 __all__ = ["StateBatcher"]
-
-
-def _is_store(target: Any) -> bool:
-    """True for a backend handle (anything with ``update_tasks``/``record_costs``), not a ref."""
-    return not isinstance(target, ray.ObjectRef) and (
-        hasattr(target, "update_tasks") or hasattr(target, "record_costs")
-    )
-
-
-def _check_target(target: Any, method: str) -> None:
-    if isinstance(target, ray.ObjectRef) or hasattr(target, method):
-        return
-    raise InvalidArgumentError(
-        f"target must be a ray.ObjectRef or a store with {method}(), "
-        f"got {type(target).__name__}: {describe(target)}",
-        field="target",
-        value=target,
-    )
-
-
-def _check_callable(value: Any, field: str) -> None:
-    if not callable(value):
-        raise InvalidArgumentError(
-            f"{field} must be callable, got {describe(value)}", field=field, value=value
-        )
 
 
 class StateBatcher:
@@ -103,40 +75,7 @@ class StateBatcher:
         max_delay: float | None = None,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_callable(clock, "clock")
-        _check_callable(timer, "timer")
-        if backend is not None and not (
-            hasattr(backend, "update_tasks") and hasattr(backend, "record_costs")
-        ):
-            raise InvalidArgumentError(
-                "backend must have update_tasks() and record_costs() (a RefStore or "
-                f"StateStore), got {type(backend).__name__}: {describe(backend)}",
-                field="backend",
-                value=backend,
-            )
-        if job_id is not None:
-            check_name(job_id, "job_id")
-        if max_items is not None and (
-            isinstance(max_items, bool) or not isinstance(max_items, int) or max_items < 1
-        ):
-            raise InvalidArgumentError(
-                f"max_items must be an int >= 1 or None, got {describe(max_items)}",
-                field="max_items",
-                value=max_items,
-            )
-        max_delay = check_seconds(max_delay, "max_delay", none_ok=True)
-        if backend is None and (max_items is not None or max_delay is not None):
-            raise InvalidArgumentError(
-                "a flush policy (max_items, max_delay) needs a backend to flush into",
-                field="backend",
-                value=None,
-            )
-        self._clock = clock
-        self._timer = timer
-        self._backend = backend
-        self._job_id = job_id
-        self._max_items = max_items
-        self._max_delay = max_delay
+        self._policy = check_policy(clock, timer, backend, job_id, max_items, max_delay)
         self._lock = threading.Lock()
         # Flushes of one kind run one at a time, so they send items in order.
         self._task_flush = threading.Lock()
@@ -166,10 +105,10 @@ class StateBatcher:
             InvalidArgumentError: the batcher is closed; nothing is queued.
             StateError: the policy's flush failed; the update stays queued.
         """
-        stamp = self._clock() if at is None else at
+        at = stamp(self._policy, at)
         with self._lock:
             self._check_open()
-            self._batch = add_task_update(self._batch, task_id, status, result, error, stamp)
+            self._batch = add_task_update(self._batch, task_id, status, result, error, at)
             self._queued()
         self.flush_if_due()
 
@@ -190,29 +129,23 @@ class StateBatcher:
             InvalidArgumentError: the batcher is closed; nothing is queued.
             StateError: the policy's flush failed; the record stays queued.
         """
-        record = {
-            "agent_name": agent_name,
-            "expected": expected,
-            "actual": actual,
-            "job_id": job_id,
-            "at": self._clock() if at is None else at,
-        }
+        record = cost_record(self._policy, agent_name, expected, actual, job_id, at)
         with self._lock:
             self._check_open()
             self._batch = add_cost_record(self._batch, record)
             self._queued()
         self.flush_if_due()
 
+    # Each add calls these two directly: a shared ``_add(add, *item)`` would call the
+    # core through ``add(batch, *item)``, which CPython does not inline: a slower add.
     def _check_open(self) -> None:
         if self._closed:
-            raise InvalidArgumentError(
-                "the StateBatcher is closed", field="batcher", value="closed"
-            )
+            raise closed_error(self)
 
     def _queued(self) -> None:
         """Note that an item was just queued (call with the lock held)."""
-        if self._oldest is None and self._max_delay is not None:
-            self._oldest = self._timer()
+        if self._oldest is None and self._policy.max_delay is not None:
+            self._oldest = self._policy.timer()
 
     # ------------------------------------------------------------ policy
 
@@ -228,18 +161,11 @@ class StateBatcher:
         Raises:
             StateError: the flush failed; every item stays queued.
         """
-        if self._backend is None:
+        if self._policy.backend is None:
             return False
         with self._lock:
             size = len(self._batch.task_updates) + len(self._batch.cost_records)
-            due = size > 0 and (
-                (self._max_items is not None and size >= self._max_items)
-                or (
-                    self._oldest is not None
-                    and self._max_delay is not None
-                    and self._timer() - self._oldest >= self._max_delay
-                )
-            )
+            due = is_due(self._policy, size, self._oldest)
         if due:
             self.flush()
         return due
@@ -252,24 +178,12 @@ class StateBatcher:
                 and no ``job_id`` was given.
             StateError: the backend refused a batch; it stays queued.
         """
-        if self._backend is None:
-            raise InvalidArgumentError(
-                "flush() needs a backend; pass backend= or use flush_task_updates(target)",
-                field="backend",
-                value=None,
-            )
         with self._lock:
-            has_updates = bool(self._batch.task_updates)
-            has_any = has_updates or bool(self._batch.cost_records)
-        if has_updates:
-            if self._job_id is None:
-                raise InvalidArgumentError(
-                    "job_id is required to flush task updates into a backend",
-                    field="job_id",
-                    value=None,
-                )
-            self.flush_task_updates(self._backend, self._job_id)
-        self.flush_budget_updates(self._backend)
+            job_id = check_flush(self._policy, self._batch)
+            has_any = job_id is not None or bool(self._batch.cost_records)
+        if job_id is not None:
+            self.flush_task_updates(self._policy.backend, job_id)
+        self.flush_budget_updates(self._policy.backend)
         if has_any:
             with self._lock:
                 self._flushes += 1
@@ -287,7 +201,7 @@ class StateBatcher:
         """
         if self._closed:
             return
-        if self._backend is not None:
+        if self._policy.backend is not None:
             self.flush()
         with self._lock:
             self._closed = True
@@ -324,19 +238,7 @@ class StateBatcher:
             StateError: the core or the store refused the batch; every update
                 stays queued and nothing was applied.
         """
-        _check_target(target, "update_tasks")
-        store = _is_store(target)
-        if store and job_id is None:
-            raise InvalidArgumentError(
-                "job_id is required to flush into a store", field="job_id", value=None
-            )
-        if not store and job_id is not None:
-            raise InvalidArgumentError(
-                "job_id is only for a store: a job's ObjectRef already names its job, "
-                f"got job_id={describe(job_id)}",
-                field="job_id",
-                value=job_id,
-            )
+        store = check_target(target, "update_tasks", job_id, with_job=True)
         send = (
             partial(target.update_tasks, job_id)
             if store
@@ -346,8 +248,6 @@ class StateBatcher:
             self._task_flush,
             "task_updates",
             send,
-            drop_task_updates,
-            requeue_task_updates,
             None if store else target,
         )
 
@@ -367,15 +267,12 @@ class StateBatcher:
             BudgetError: the core or the store refused the batch; every record
                 stays queued and nothing was applied.
         """
-        _check_target(target, "record_costs")
-        store = _is_store(target)
+        store = check_target(target, "record_costs")
         send = target.record_costs if store else partial(BudgetManager.batch_record_costs, target)
         return self._flush(
             self._cost_flush,
             "cost_records",
             send,
-            drop_cost_records,
-            requeue_cost_records,
             None if store else target,
         )
 
@@ -384,8 +281,6 @@ class StateBatcher:
         flush_lock: threading.Lock,
         kind: str,
         send: Callable[[list[Any]], Any],
-        drop: Callable[[PendingBatch, int], PendingBatch],
-        requeue: Callable[[PendingBatch, Sequence[Any]], PendingBatch],
         nothing_queued: Any,
     ) -> Any:
         """Take the queued items of one kind out of the queue and send them.
@@ -401,7 +296,7 @@ class StateBatcher:
                 items = list(getattr(self._batch, kind))
                 if not items:
                     return nothing_queued
-                self._batch = drop(self._batch, len(items))
+                self._batch = DROP[kind](self._batch, len(items))
                 oldest = self._oldest
                 if not (self._batch.task_updates or self._batch.cost_records):
                     self._oldest = None
@@ -409,7 +304,7 @@ class StateBatcher:
                 return send(items)
             except BaseException:
                 with self._lock:
-                    self._batch = requeue(self._batch, items)
+                    self._batch = REQUEUE[kind](self._batch, items)
                     if oldest is not None:
                         self._oldest = oldest if self._oldest is None else min(oldest, self._oldest)
                 raise

@@ -15,6 +15,7 @@ __all__ = [
     "as_batch",
     "check_clock",
     "check_name",
+    "check_release_args",
     "check_reserve_args",
     "check_seconds",
     "check_version",
@@ -83,15 +84,24 @@ def check_reserve_args(agent_name: Any, agent_config: Any, reservation_id: Any) 
         InvalidArgumentError: a blank or non-str ``agent_name`` or ``reservation_id``,
             or an ``agent_config`` that is neither a mapping nor None.
     """
-    check_name(agent_name, "agent_name")
-    if reservation_id is not None:
-        check_name(reservation_id, "reservation_id")
+    check_release_args(agent_name, reservation_id)
     if agent_config is not None and not isinstance(agent_config, Mapping):
         raise InvalidArgumentError(
             f"agent_config must be a mapping or None, got {describe(agent_config)}",
             field="agent_config",
             value=agent_config,
         )
+
+
+def check_release_args(agent_name: Any, reservation_id: Any) -> None:
+    """Check the agent and the optional reservation id of a release (or a reservation).
+
+    Raises:
+        InvalidArgumentError: a blank or non-str ``agent_name`` or ``reservation_id``.
+    """
+    check_name(agent_name, "agent_name")
+    if reservation_id is not None:
+        check_name(reservation_id, "reservation_id")
 
 
 def check_version(value: Any, field: str = "since_version") -> int | None:

@@ -37,6 +37,7 @@ __all__ = [
     "check_refs",
     "count_cache",
     "describe_ref",
+    "raise_as",
     "raise_translated",
     "ray_get",
     "ray_op_counts",
@@ -286,9 +287,25 @@ def raise_translated(err: BaseException, what: str) -> NoReturn:
 
     Call it from the ``except`` block that caught ``err``.
     """
-    translated = translate_ray_error(err, what)
+    raise_as(translate_ray_error(err, what), err)
+
+
+def raise_as(translated: BaseException, err: BaseException) -> NoReturn:
+    """Raise ``translated`` from ``err``, or ``err`` itself (traceback whole) if they are one."""
     if translated is err:
         raise err
+    raise translated from err
+
+
+def _raise_failed(err: BaseException, what: str, failed: str) -> NoReturn:
+    """Raise what `translate_ray_error` makes of ``err``, else `StateUnavailable` saying ``failed``.
+
+    Unlike `raise_translated`, an error Ray's translation does not know is
+    not let through: a failed ``ray.get``/``ray.put`` is always the state being unavailable.
+    """
+    translated = translate_ray_error(err, what)
+    if translated is err:
+        translated = _unavailable(f"{failed}: {type(err).__name__}: {describe(err)}", what, err)
     raise translated from err
 
 
@@ -365,12 +382,7 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
     try:
         return ray.get(targets, timeout=timeout)
     except Exception as err:
-        translated = translate_ray_error(err, what)
-        if translated is err:
-            translated = _unavailable(
-                f"{what} could not be read: {type(err).__name__}: {describe(err)}", what, err
-            )
-        raise translated from err
+        _raise_failed(err, what, f"{what} could not be read")
 
 
 def ray_put(value: Any) -> ray.ObjectRef[Any]:
@@ -392,9 +404,4 @@ def ray_put(value: Any) -> ray.ObjectRef[Any]:
     try:
         return ray.put(value)
     except Exception as err:
-        translated = translate_ray_error(err, what)
-        if translated is err:
-            translated = _unavailable(
-                f"{what} failed: {type(err).__name__}: {describe(err)}", what, err
-            )
-        raise translated from err
+        _raise_failed(err, what, f"{what} failed")

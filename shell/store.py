@@ -18,17 +18,17 @@ starts it again after the whole cluster stopped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from core.budget.reducers import BudgetState, ReservationDecision
-from core.errors import describe
 from core.jobs.job import JobExecution
 from core.jobs.reducers import TaskUpdates
 from core.jobs.task import TaskRecord
 from shell import _store_lifecycle as lifecycle
 from shell import _store_requests as requests
 from shell import _wait_requests as waits
+from shell._store_handle import StoreHandle
 from shell._store_requests import StoreRequest
 from shell.errors import (
     DuplicateJobError,
@@ -47,10 +47,11 @@ __all__ = [
 ]
 
 
-class StateStore:
+class StateStore(StoreHandle["StateStore"]):
     """A picklable handle on the actor that owns a set of jobs and one budget.
 
-    Make one with `create`, `connect` or `recover`, not directly. Every method
+    Make one with `create`, `connect` or `recover` (written once for both
+    twins in `shell._store_handle.StoreHandle`), not directly. Every method
     is one actor call (~1.2 ms round trip locally); batch updates
     (`update_tasks` takes a list, `shell.StateBatcher` flushes into a store)
     rather than calling per update. Every method that changes the store takes
@@ -58,18 +59,10 @@ class StateStore:
     carrying it: call again with it to apply the change at most once.
     """
 
-    def __init__(
-        self, actor: Any, name: str | None, namespace: str | None, timeout: float | None
-    ) -> None:
-        self._actor = actor
-        self._name = name
-        self._namespace = namespace
-        self._timeout = timeout
-        self._closed = False
-
     @classmethod
-    def _start(cls, plan: lifecycle.StorePlan) -> StateStore:
+    def _start(cls, make_plan: Callable[[], lifecycle.StorePlan]) -> StateStore:
         """Start the plan's actor and wait for it; a failed start leaves no actor behind."""
+        plan = make_plan()
         actor = lifecycle.start_actor(plan)
         store = cls(actor, plan.name, plan.namespace, plan.timeout)
         try:
@@ -80,106 +73,9 @@ class StateStore:
         return store
 
     @classmethod
-    def create(
-        cls,
-        budget_config: Mapping[str, Any] | None,
-        agents_config: Iterable[Mapping[str, Any]],
-        name: str | None = None,
-        namespace: str | None = None,
-        detached: bool = False,
-        timeout: float | None = None,
-        journal: str | None = None,
-        snapshot_every: int = 1000,
-        actor_options: Mapping[str, Any] | None = None,
-    ) -> StateStore:
-        """Start a store actor and return a handle on it.
-
-        Everything is validated first (the configs with the core), so a bad
-        argument raises at once and no actor is started; a start that fails
-        later (e.g. times out) kills the actor it started.
-
-        Args:
-            budget_config: ``{"total_budget": X}`` or None (unlimited).
-            agents_config: Agent blocks ``{"name", "price", "max_total_spend"}``.
-            name: Register the actor under this name, for `connect` (and key the
-                journal's rows by it: a journaled store needs one).
-            namespace: Ray namespace of the name; None is the job's own.
-            detached: Keep the actor alive after this driver exits (needs ``name``);
-                it then lives until `shutdown` or the cluster stops.
-            timeout: Seconds each call may wait for the actor (at most
-                `shell._store_lifecycle.MAX_TIMEOUT`); None waits for ever.
-            journal: ``"sqlite:///abs/path.db"`` (``?synchronous=normal`` trades
-                power-loss safety for speed) or ``"postgresql://..."``: the store
-                becomes durable and restarts after a crash. None keeps it in memory.
-            snapshot_every: With a journal, write a snapshot every this many commands.
-            actor_options: More Ray actor options, e.g. ``resources`` or
-                ``scheduling_strategy`` to place the store (not its name,
-                lifetime, restarts, retries or concurrency, which the store sets).
-
-        Raises:
-            BudgetError: a config is invalid.
-            InvalidArgumentError: another argument is invalid.
-            StoreExistsError: ``name`` is already taken in ``namespace``, or the
-                journal already holds a store of that name (use `recover`).
-            StateUnavailable: Ray could not start the actor, or the journal is unreachable.
-        """
-        plan = lifecycle.create_plan(
-            budget_config,
-            agents_config,
-            name,
-            namespace,
-            detached,
-            timeout,
-            journal,
-            snapshot_every,
-            actor_options,
-        )
-        return cls._start(plan)
-
-    @classmethod
-    def recover(
-        cls,
-        name: str,
-        journal: str,
-        namespace: str | None = None,
-        detached: bool = False,
-        timeout: float | None = None,
-        snapshot_every: int = 1000,
-        actor_options: Mapping[str, Any] | None = None,
-    ) -> StateStore:
-        """Start a journaled store again from its journal (e.g. after the whole cluster stopped).
-
-        The new actor loads the newest good snapshot and replays the commands
-        after it; its state, versions and budget are those of the last
-        acknowledged command. Arguments are as for `create`.
-
-        Raises:
-            UnknownStoreError: the journal holds no store named ``name``.
-            StoreExistsError: a live actor already has ``name`` (connect to it instead).
-            JournalFormatError: the journal is corrupt or written by a newer version.
-            InvalidArgumentError, StateUnavailable: as for `create`.
-        """
-        plan = lifecycle.recover_plan(
-            name, journal, namespace, detached, timeout, snapshot_every, actor_options
-        )
-        return cls._start(plan)
-
-    @classmethod
-    def connect(
-        cls, name: str, namespace: str | None = None, timeout: float | None = None
-    ) -> StateStore:
-        """Return a handle on a running named store.
-
-        Args:
-            name: The name it was created with.
-            namespace: Its Ray namespace; None is this job's own.
-            timeout: Seconds each call may wait for the actor; None waits for ever.
-
-        Raises:
-            InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
-            StateUnavailable: no live actor has that name, or it is not a store (naming it).
-        """
-        connection = lifecycle.connect_plan(name, namespace, timeout)
+    def _connect(cls, make_connection: Callable[[], lifecycle.StoreConnection]) -> StateStore:
+        """Find the named actor and ask it, once, whether it is a store."""
+        connection = make_connection()
         actor = lifecycle.lookup_actor(connection)
         store = cls(actor, connection.name, connection.namespace, connection.timeout)
         try:
@@ -200,15 +96,6 @@ class StateStore:
         require_ray(self._describe())
         self._closed = True
         lifecycle.discard_actor(self._actor)
-
-    def __repr__(self) -> str:
-        return f"StateStore({self._describe()}{', shut down' if self._closed else ''})"
-
-    def _describe(self) -> str:
-        if self._name is not None:
-            return f"store {describe(self._name)} (namespace {describe(self._namespace)})"
-        actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
-        return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
     def _send(self, request: StoreRequest) -> Any:
         """Send one request to the actor and wait for its reply, with the library's errors.

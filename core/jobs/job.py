@@ -16,6 +16,7 @@ from core.batch_args import check_state
 from core.errors import DuplicateTaskError, InvalidTaskError, describe
 from core.jobs._codec import reduce_job
 from core.jobs._table import TaskTable, empty_task_table
+from core.jobs.ids import check_id
 from core.jobs.status import TaskStatus
 from core.jobs.task import TaskRecord, iter_task_records
 from core.timestamps import epoch_seconds
@@ -76,10 +77,7 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
     Raises:
         InvalidTaskError: a field has the wrong type or value.
     """
-    if not isinstance(job_id, str) or not job_id:
-        raise InvalidTaskError(
-            f"job_id must be a non-empty str, got {describe(job_id)}", field="job_id", value=job_id
-        )
+    check_id(job_id, "job_id", InvalidTaskError)
     if not isinstance(description, str):
         raise InvalidTaskError(
             f"description must be a str, got {describe(description)}",

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from core.batch_args import item_ident, item_list, plain_mapping
 from core.errors import InvalidTaskError, StateError, describe
 from core.frozen import freeze
+from core.jobs.ids import check_id
 from core.jobs.status import TaskStatus
 from core.timestamps import epoch_seconds
 
@@ -95,18 +96,8 @@ def new_task(task_id: str, agent_name: str, input_data: Any = None, round: int =
     Raises:
         InvalidTaskError: a field has the wrong type or value.
     """
-    if not isinstance(task_id, str) or not task_id:
-        raise InvalidTaskError(
-            f"task_id must be a non-empty str, got {describe(task_id)}",
-            field="task_id",
-            value=task_id,
-        )
-    if not isinstance(agent_name, str) or not agent_name:
-        raise InvalidTaskError(
-            f"agent_name must be a non-empty str, got {describe(agent_name)}",
-            field="agent_name",
-            value=agent_name,
-        )
+    check_id(task_id, "task_id", InvalidTaskError)
+    check_id(agent_name, "agent_name", InvalidTaskError)
     if isinstance(round, bool) or not isinstance(round, int) or round < 1:
         raise InvalidTaskError(
             f"round must be an int >= 1, got {describe(round)}", field="round", value=round

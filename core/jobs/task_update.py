@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 from core.batch_args import plain_mapping
 from core.errors import InvalidUpdateError, describe
 from core.frozen import freeze
+from core.jobs.ids import check_id
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus, parse_status
 from core.timestamps import epoch_seconds
 
@@ -101,12 +102,7 @@ def checked_update(task_id: Any, status: Any, result: Any, error: Any, at: Any) 
     Raises:
         InvalidUpdateError: naming the first bad field and its value.
     """
-    if not isinstance(task_id, str) or not task_id:
-        raise InvalidUpdateError(
-            f"task_id must be a non-empty str, got {describe(task_id)}",
-            field="task_id",
-            value=task_id,
-        )
+    check_id(task_id, "task_id", InvalidUpdateError)
     parsed_status = STATUS_BY_VALUE.get(status) if isinstance(status, str) else None
     if parsed_status is None:
         parsed_status = parse_status(status)

@@ -167,6 +167,13 @@ def update_tasks_command(command_id: str, job_id: str, updates: Any, at: Any) ->
     return make_command(command_id, "update_tasks", (job_id, columns), at)
 
 
+def _check_agent_and_id(agent_name: Any, reservation_id: Any) -> None:
+    """Check the agent and the optional reservation id a reserve or a release names."""
+    check_name(agent_name, "agent_name")
+    if reservation_id is not None:
+        check_name(reservation_id, "reservation_id")
+
+
 def reserve_command(
     command_id: str,
     agent_name: str,
@@ -178,9 +185,7 @@ def reserve_command(
     Raises:
         BudgetError: a bad name, config or id.
     """
-    check_name(agent_name, "agent_name")
-    if reservation_id is not None:
-        check_name(reservation_id, "reservation_id")
+    _check_agent_and_id(agent_name, reservation_id)
     config = None
     if agent_config is not None:
         block = {"name": agent_name, **check_mapping(agent_config, "agent_config")}
@@ -197,9 +202,7 @@ def release_command(
     Raises:
         BudgetError: a bad name, amount or id.
     """
-    check_name(agent_name, "agent_name")
-    if reservation_id is not None:
-        check_name(reservation_id, "reservation_id")
+    _check_agent_and_id(agent_name, reservation_id)
     money: Decimal = to_money(amount, "amount")
     return make_command(command_id, "release", (agent_name, money, reservation_id))
 

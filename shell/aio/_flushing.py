@@ -1,27 +1,11 @@
-"""Pieces of the async batcher's flush: items of one kind out of a batch and back, and senders.
-
-The senders carry a flush's command id to a store, or drop it for the ref path."""
+"""The async batcher's senders: they carry a flush's command id to a store, or drop it for refs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
-from pyrsistent import pvector
-
-from core.batching import PendingBatch
-
-__all__ = ["requeue", "take", "with_id", "without_id"]
-
-
-def take(batch: PendingBatch, kind: str) -> tuple[PendingBatch, list[Any]]:
-    """Return the batch without its items of ``kind``, and those items."""
-    return batch._replace(**{kind: pvector()}), list(getattr(batch, kind))
-
-
-def requeue(batch: PendingBatch, kind: str, items: Sequence[Any]) -> PendingBatch:
-    """Return the batch with ``items`` (from a flush that did not apply) back in front. O(n)."""
-    return batch._replace(**{kind: pvector(items).extend(getattr(batch, kind))})
+__all__ = ["with_id", "without_id"]
 
 
 def with_id(method: Callable[..., Any]) -> Callable[[list[Any], str], Any]:

@@ -26,45 +26,30 @@ from functools import partial
 from types import TracebackType
 from typing import Any
 
-import ray
-
-from core.batching import (
-    PendingBatch,
-    add_cost_record,
-    add_task_update,
-    empty_batch,
-)
+from core.batching import PendingBatch, add_cost_record, add_task_update, empty_batch
 from core.errors import StateError
+from shell._flush_policy import (
+    DROP,
+    REQUEUE,
+    check_count,
+    check_flush,
+    check_policy,
+    check_target,
+    closed_error,
+    cost_record,
+    is_due,
+    stamp,
+)
 from shell._store_sending import new_command_id
-from shell.aio._flushing import requeue, take, with_id, without_id
+from shell.aio._flushing import with_id, without_id
 from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
-from shell.errors import InvalidArgumentError, StateUnavailable
-from shell.inputs import check_seconds
+from shell.errors import StateUnavailable
 
 __all__ = ["AsyncStateBatcher"]
 
 # Longest pause between two background attempts after failures.
 _MAX_BACKOFF = 1.0
 _TASKS, _COSTS = "task_updates", "cost_records"
-
-
-def _check_count(value: Any, field: str, none_ok: bool) -> int | None:
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"{field} must be an int >= 1{' or None' if none_ok else ''}, got {value!r}",
-            field=field,
-            value=value,
-        )
-    return value
-
-
-def _check_callable(value: Any, field: str) -> None:
-    if not callable(value):
-        raise InvalidArgumentError(
-            f"{field} must be callable, got {value!r}", field=field, value=value
-        )
 
 
 class AsyncStateBatcher:
@@ -98,37 +83,10 @@ class AsyncStateBatcher:
         max_pending: int = 10_000,
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
-        _check_callable(clock, "clock")
-        _check_callable(timer, "timer")
-        if backend is not None and not (
-            hasattr(backend, "update_tasks") and hasattr(backend, "record_costs")
-        ):
-            raise InvalidArgumentError(
-                f"backend must have update_tasks() and record_costs(), got {backend!r}",
-                field="backend",
-                value=backend,
-            )
-        if job_id is not None and (not isinstance(job_id, str) or not job_id.strip()):
-            raise InvalidArgumentError(
-                f"job_id must be a non-empty str or None, got {job_id!r}",
-                field="job_id",
-                value=job_id,
-            )
-        self.max_items = _check_count(max_items, "max_items", none_ok=True)
-        self.max_delay = check_seconds(max_delay, "max_delay", none_ok=True)
-        if backend is None and (max_items is not None or max_delay is not None):
-            raise InvalidArgumentError(
-                "a flush policy (max_items, max_delay) needs a backend to flush into",
-                field="backend",
-                value=None,
-            )
-        pending = _check_count(max_pending, "max_pending", none_ok=False)
+        self._policy = check_policy(clock, timer, backend, job_id, max_items, max_delay)
+        pending = check_count(max_pending, "max_pending", none_ok=False)
         assert pending is not None  # none_ok is False
-        self.max_pending = pending
-        self._clock = clock
-        self._timer = timer
-        self._backend = backend
-        self._job_id = job_id
+        self._max_pending = pending
         self._batch = empty_batch()
         self._in_flight = 0
         self._oldest: float | None = None  # timer reading when the oldest queued item came
@@ -141,6 +99,21 @@ class AsyncStateBatcher:
         self._unsure: dict[str, tuple[str, list[Any]]] = {}
         #: The error of the last background flush that failed (None after one succeeds).
         self.last_error: BaseException | None = None
+
+    @property
+    def max_items(self) -> int | None:
+        """The policy's ``max_items`` (None: no limit)."""
+        return self._policy.max_items
+
+    @property
+    def max_delay(self) -> float | None:
+        """The policy's ``max_delay`` in seconds (None: no limit)."""
+        return self._policy.max_delay
+
+    @property
+    def max_pending(self) -> int:
+        """How many queued or in-flight items make ``add_*`` wait."""
+        return self._max_pending
 
     # ------------------------------------------------------------ adding
 
@@ -160,11 +133,7 @@ class AsyncStateBatcher:
             StateError: the store refuses the background flush while the queue
                 is full (waiting would never end); nothing is queued.
         """
-        stamp = self._clock() if at is None else at
-        add = partial(
-            add_task_update, task_id=task_id, status=status, result=result, error=error, at=stamp
-        )
-        await self._add(add)
+        await self._add(add_task_update, task_id, status, result, error, stamp(self._policy, at))
 
     async def add_cost_record(
         self, agent_name: str, expected: Any, actual: Any, job_id: str, at: float | None = None
@@ -175,35 +144,27 @@ class AsyncStateBatcher:
             BudgetError: a field has the wrong type or value; nothing is queued.
             InvalidArgumentError, StateError: as `add_task_update`.
         """
-        record = {
-            "agent_name": agent_name,
-            "expected": expected,
-            "actual": actual,
-            "job_id": job_id,
-            "at": self._clock() if at is None else at,
-        }
-        await self._add(partial(add_cost_record, record=record))
+        record = cost_record(self._policy, agent_name, expected, actual, job_id, at)
+        await self._add(add_cost_record, record)
 
-    async def _add(self, add: Callable[[PendingBatch], PendingBatch]) -> None:
-        """Queue one item, waiting for room first when the queue is full.
+    async def _add(self, add: Callable[..., PendingBatch], *item: Any) -> None:
+        """Queue one item with ``add(batch, *item)``, waiting for room first when the queue is full.
 
         The item is validated before any wait, so a bad one never waits.
         """
         if self._closed:
-            raise InvalidArgumentError(
-                "the AsyncStateBatcher is closed", field="batcher", value="closed"
-            )
+            raise closed_error(self)
         changed = self._condition()
         async with changed:
             if self._size() >= self.max_pending:
-                add(empty_batch())  # validate now; raises for a bad item
+                add(empty_batch(), *item)  # validate now; raises for a bad item
                 self._start()
                 await changed.wait_for(lambda: self._size() < self.max_pending or self._refused())
                 if self._size() >= self.max_pending and self.last_error is not None:
                     raise self.last_error
-            self._batch = add(self._batch)
+            self._batch = add(self._batch, *item)
             if self._oldest is None:
-                self._oldest = self._timer()
+                self._oldest = self._policy.timer()
             changed.notify_all()
         self._start()
 
@@ -226,7 +187,7 @@ class AsyncStateBatcher:
         """Start the background flusher if there is a policy and it is not running."""
         policy = self.max_items is not None or self.max_delay is not None
         if (
-            self._backend is not None
+            self._policy.backend is not None
             and (policy or self._size() >= self.max_pending)
             and not self._closed
             and (self._flusher is None or self._flusher.done())
@@ -234,17 +195,10 @@ class AsyncStateBatcher:
             self._flusher = asyncio.get_running_loop().create_task(self._run())
 
     def _due(self) -> bool:
+        """The sync batcher's rule, or adders waiting for room."""
         size = len(self)
-        if not size:
-            return False
-        return (
-            (self.max_items is not None and size >= self.max_items)
-            or size + self._in_flight >= self.max_pending
-            or (
-                self.max_delay is not None
-                and self._oldest is not None
-                and self._timer() - self._oldest >= self.max_delay
-            )
+        return bool(size) and (
+            size + self._in_flight >= self.max_pending or is_due(self._policy, size, self._oldest)
         )
 
     async def flush_if_due(self) -> bool:
@@ -255,7 +209,7 @@ class AsyncStateBatcher:
         Raises:
             StateError: the flush failed; every item stays queued.
         """
-        if self._backend is None or not self._due():
+        if self._policy.backend is None or not self._due():
             return False
         await self.flush()
         return True
@@ -269,7 +223,7 @@ class AsyncStateBatcher:
                 while not self._due() and not self._closed:
                     timeout = None  # nothing queued: wait for an add
                     if len(self) and self._oldest is not None and self.max_delay is not None:
-                        timeout = max(0.0, self._oldest + self.max_delay - self._timer())
+                        timeout = max(0.0, self._oldest + self.max_delay - self._policy.timer())
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(changed.wait(), timeout)
             if self._closed:
@@ -295,23 +249,11 @@ class AsyncStateBatcher:
             InvalidArgumentError: no backend, or task updates queued and no ``job_id``.
             StateError: the backend refused a batch; it stays queued.
         """
-        if self._backend is None:
-            raise InvalidArgumentError(
-                "flush() needs a backend; pass backend= or use flush_task_updates(target)",
-                field="backend",
-                value=None,
-            )
-        has_updates = bool(self._batch.task_updates)
-        has_any = has_updates or bool(self._batch.cost_records)
-        if has_updates:
-            if self._job_id is None:
-                raise InvalidArgumentError(
-                    "job_id is required to flush task updates into a backend",
-                    field="job_id",
-                    value=None,
-                )
-            await self.flush_task_updates(self._backend, self._job_id)
-        await self.flush_budget_updates(self._backend)
+        job_id = check_flush(self._policy, self._batch)
+        has_any = job_id is not None or bool(self._batch.cost_records)
+        if job_id is not None:
+            await self.flush_task_updates(self._policy.backend, job_id)
+        await self.flush_budget_updates(self._policy.backend)
         if has_any:
             self._flushes += 1
 
@@ -335,24 +277,13 @@ class AsyncStateBatcher:
             StateError: the batch was refused; every update stays queued, none applied.
         """
         send: Callable[..., Any]
-        if isinstance(target, ray.ObjectRef):
-            if job_id is not None:
-                raise InvalidArgumentError(
-                    "job_id is only for a store target; a ref is the job itself",
-                    field="job_id",
-                    value=job_id,
-                )
+        if check_target(target, "update_tasks", job_id, with_job=True):
+            send, nothing = with_id(partial(target.update_tasks, job_id)), None
+        else:
             send, nothing = (
                 without_id(partial(AsyncStateManager.batch_update_tasks, target)),
                 target,
             )
-        else:
-            _check_store(target, "update_tasks")
-            if job_id is None:
-                raise InvalidArgumentError(
-                    "job_id is required to flush into a store", field="job_id", value=None
-                )
-            send, nothing = with_id(partial(target.update_tasks, job_id)), None
         return await self._flush(_TASKS, send, nothing)
 
     async def flush_budget_updates(self, target: Any) -> Any:
@@ -363,14 +294,13 @@ class AsyncStateBatcher:
             BudgetError: the batch was refused; every record stays queued, none applied.
         """
         send: Callable[..., Any]
-        if isinstance(target, ray.ObjectRef):
+        if check_target(target, "record_costs"):
+            send, nothing = with_id(target.record_costs), None
+        else:
             send, nothing = (
                 without_id(partial(AsyncBudgetManager.batch_record_costs, target)),
                 target,
             )
-        else:
-            _check_store(target, "record_costs")
-            send, nothing = with_id(target.record_costs), None
         return await self._flush(_COSTS, send, nothing)
 
     async def _flush(self, kind: str, send: Callable[..., Any], nothing: Any) -> Any:
@@ -394,16 +324,16 @@ class AsyncStateBatcher:
     ) -> tuple[Any, bool]:
         """Send the front of one kind's queue; return the reply and whether items remain."""
         oldest = self._oldest
-        batch, items = take(self._batch, kind)
+        items = list(getattr(self._batch, kind))
         if not items:
             return nothing, False
         command_id, unsure = self._unsure.pop(kind, (None, []))
         resend = bool(unsure) and len(unsure) <= len(items)
+        # Identity, not equality: the core's requeue gives back the very items it took.
         resend = resend and all(a is b for a, b in zip(unsure, items, strict=False))
         if resend:
-            batch = requeue(batch, kind, items[len(unsure) :])
             items = unsure
-        self._batch = batch
+        self._batch = DROP[kind](self._batch, len(items))
         if not len(self):
             self._oldest = None  # nothing is queued: the delay clock stops
         command_id = command_id if resend and command_id else new_command_id()
@@ -411,7 +341,7 @@ class AsyncStateBatcher:
         try:
             result = await send(items, command_id)
         except BaseException:
-            self._batch = requeue(self._batch, kind, items)
+            self._batch = REQUEUE[kind](self._batch, items)
             self._unsure[kind] = (command_id, items)
             if oldest is not None and (self._oldest is None or oldest < self._oldest):
                 self._oldest = oldest  # the requeued items are the oldest again
@@ -464,7 +394,7 @@ class AsyncStateBatcher:
                 changed.notify_all()
             await asyncio.gather(self._flusher, return_exceptions=True)
             self._flusher = None
-        if self._backend is not None:
+        if self._policy.backend is not None:
             try:
                 await self.flush()
             except BaseException:
@@ -481,13 +411,3 @@ class AsyncStateBatcher:
         traceback: TracebackType | None,
     ) -> None:
         await self.close()
-
-
-def _check_store(target: Any, method: str) -> None:
-    if not hasattr(target, method):
-        raise InvalidArgumentError(
-            f"target must be a ray.ObjectRef or an async store with {method}(), "
-            f"got {type(target).__name__}: {target!r}",
-            field="target",
-            value=target,
-        )

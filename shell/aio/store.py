@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -30,6 +30,7 @@ from core.jobs.task import TaskRecord
 from shell import _store_lifecycle as lifecycle
 from shell import _store_requests as requests
 from shell import _wait_requests as waits
+from shell._store_handle import StoreHandle
 from shell._store_requests import StoreRequest
 from shell.aio._sender import Coalescer
 from shell.aio._watch import watch_budget, watch_job
@@ -75,33 +76,31 @@ def _seconds(wait: Any) -> float:
     return seconds
 
 
-class AsyncStateStore:
+class AsyncStateStore(StoreHandle[Coroutine[Any, Any, "AsyncStateStore"]]):
     """An asyncio handle on the actor that owns a set of jobs and one budget.
 
     Make one with ``await AsyncStateStore.create(...)``, ``connect(...)`` or
-    ``recover(...)``. ``async with`` shuts the store down on exit. Every change
-    takes an optional ``command_id``; a timeout raises `OutcomeUnknown`
-    carrying it, and a call again with it applies at most once (as
-    `StateStore`). The handle is picklable; `sync` gives a `StateStore` on the
-    same actor.
+    ``recover(...)``, the very constructors of `StateStore`
+    (`shell._store_handle.StoreHandle`), awaited. ``async with`` shuts the
+    store down on exit. Every change takes an optional ``command_id``; a
+    timeout raises `OutcomeUnknown` carrying it, and a call again with it
+    applies at most once (as `StateStore`). The handle is picklable; `sync`
+    gives a `StateStore` on the same actor.
     """
 
     def __init__(
         self, actor: Any, name: str | None, namespace: str | None, timeout: float | None
     ) -> None:
-        self._actor = actor
-        self._name = name
-        self._namespace = namespace
-        self._timeout = timeout
-        self._closed = False
+        super().__init__(actor, name, namespace, timeout)
         self._sender = Coalescer(actor)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self._actor, self._name, self._namespace, self._timeout))
 
     @classmethod
-    async def _start(cls, plan: lifecycle.StorePlan) -> AsyncStateStore:
+    async def _start(cls, make_plan: Callable[[], lifecycle.StorePlan]) -> AsyncStateStore:
         """Start the plan's actor and await it; a failed start leaves no actor behind."""
+        plan = make_plan()
         actor = lifecycle.start_actor(plan)
         store = cls(actor, plan.name, plan.namespace, plan.timeout)
         try:
@@ -112,74 +111,11 @@ class AsyncStateStore:
         return store
 
     @classmethod
-    async def create(
-        cls,
-        budget_config: Mapping[str, Any] | None,
-        agents_config: Iterable[Mapping[str, Any]],
-        name: str | None = None,
-        namespace: str | None = None,
-        detached: bool = False,
-        timeout: float | None = None,
-        journal: str | None = None,
-        snapshot_every: int = 1000,
-        actor_options: Mapping[str, Any] | None = None,
+    async def _connect(
+        cls, make_connection: Callable[[], lifecycle.StoreConnection]
     ) -> AsyncStateStore:
-        """Start a store actor and return an async handle on it (as `StateStore.create`).
-
-        Raises:
-            BudgetError: a config is invalid.
-            InvalidArgumentError: another argument is invalid.
-            StoreExistsError: ``name`` is taken, or the journal already holds that store.
-            StateUnavailable: Ray could not start the actor, or the journal is unreachable.
-        """
-        plan = lifecycle.create_plan(
-            budget_config,
-            agents_config,
-            name,
-            namespace,
-            detached,
-            timeout,
-            journal,
-            snapshot_every,
-            actor_options,
-        )
-        return await cls._start(plan)
-
-    @classmethod
-    async def recover(
-        cls,
-        name: str,
-        journal: str,
-        namespace: str | None = None,
-        detached: bool = False,
-        timeout: float | None = None,
-        snapshot_every: int = 1000,
-        actor_options: Mapping[str, Any] | None = None,
-    ) -> AsyncStateStore:
-        """Start a journaled store again from its journal (as `StateStore.recover`).
-
-        Raises:
-            UnknownStoreError: the journal holds no store named ``name``.
-            StoreExistsError: a live actor already has ``name``.
-            JournalFormatError: the journal is corrupt or written by a newer version.
-            InvalidArgumentError, StateUnavailable: as for `create`.
-        """
-        plan = lifecycle.recover_plan(
-            name, journal, namespace, detached, timeout, snapshot_every, actor_options
-        )
-        return await cls._start(plan)
-
-    @classmethod
-    async def connect(
-        cls, name: str, namespace: str | None = None, timeout: float | None = None
-    ) -> AsyncStateStore:
-        """Return an async handle on a running named store (as `StateStore.connect`).
-
-        Raises:
-            InvalidArgumentError: ``name``, ``namespace`` or ``timeout`` is invalid.
-            StateUnavailable: no live actor has that name, or it is not a store.
-        """
-        connection = lifecycle.connect_plan(name, namespace, timeout)
+        """Find the named actor and ask it, once, whether it is a store."""
+        connection = make_connection()
         # The name lookup is a blocking GCS call: keep it off the loop.
         actor = await asyncio.to_thread(lifecycle.lookup_actor, connection)
         store = cls(actor, connection.name, connection.namespace, connection.timeout)
@@ -218,15 +154,6 @@ class AsyncStateStore:
         traceback: TracebackType | None,
     ) -> None:
         await self.shutdown()
-
-    def __repr__(self) -> str:
-        return f"AsyncStateStore({self._describe()}{', shut down' if self._closed else ''})"
-
-    def _describe(self) -> str:
-        if self._name is not None:
-            return f"store {self._name!r} (namespace {self._namespace!r})"
-        actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor
-        return f"unnamed store {actor_id.hex() if actor_id is not None else '?'}"
 
     async def _send(self, request: StoreRequest) -> Any:
         """Send one request and await its reply, with the library's errors.

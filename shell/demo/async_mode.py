@@ -19,20 +19,23 @@ import contextlib
 import time
 from typing import Any
 
-from core.jobs.summary import job_results
 from shell.aio import AsyncStateBatcher, AsyncStateStore
 from shell.demo.config import AgentSpec, DemoConfig
-from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement
+from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round
 from shell.demo.progress import LiveProgress
-from shell.demo.run import (
+from shell.demo.records import (
     FLUSH_SIZE,
+    FinalStates,
     OpTally,
     RoundRecord,
     RunOptions,
     RunResult,
-    completed_by_agent,
+    finish_run,
+    plan_second_round,
+    schedule,
+    sort_reservation,
+    split_round,
 )
-from shell.demo.simulation import draw_outcome
 
 __all__ = ["run_async"]
 
@@ -79,14 +82,8 @@ class _AsyncDriver:
             decision = await self.store.reserve(
                 agent.name, agent.budget_config(), reservation_id=task.task_id
             )
-            self.tally.reservations += 1
-            if decision.can_afford:
-                self.tally.grants += 1
+            if sort_reservation(decision, task, self.tally, record.refused):
                 granted.append((task, agent, decision.expected_cost))
-            else:
-                record.refused.append(
-                    {"task_id": task.task_id, "agent_name": agent.name, "reason": decision.reason}
-                )
         if granted:
             description = self.config.description
             await self.store.add_tasks(self.job_id, [t.spec(description) for t, _, _ in granted])
@@ -101,35 +98,26 @@ class _AsyncDriver:
         for task, _, _ in granted:
             await self.batcher.add_task_update(task.task_id, "running")
             self.tally.status_updates += 1
-        schedule = sorted(
-            ((draw_outcome(self.options.seed, t.task_id, a), e) for t, a, e in granted),
-            key=lambda pair: (pair[0].duration, pair[0].task_id),
-        )
         start = time.monotonic()
-        for outcome, expected in schedule:
+        for outcome, expected in schedule(self.options.seed, granted):
             delay = start + outcome.duration * self.options.speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
             record.outcomes.append(outcome)
-            status = "completed" if outcome.ok else "failed"
             await self.batcher.add_task_update(
-                outcome.task_id, status, result=outcome.result, error=outcome.error
+                outcome.task_id, outcome.status, result=outcome.result, error=outcome.error
             )
             await self.batcher.add_cost_record(
                 outcome.agent_name, expected, outcome.cost, outcome.task_id
             )
-            self.tally.status_updates += 1
-            self.tally.cost_records += 1
+            self.tally.reported()
 
     async def run_round(self, plan: RoundPlan) -> RoundRecord:
         """Split the plan over the flows: all reserve, then all play while a watcher redraws."""
         label = f"round {plan.round} ({self.options.writers} flows)"
         record = RoundRecord(plan)
-        count = max(1, min(self.options.writers, len(plan.tasks)))
-        shares: list[list[tuple[PlannedTask, AgentSpec]]] = [[] for _ in range(count)]
-        for index, task in enumerate(plan.tasks):
-            shares[index % count].append((task, self.config.agent(task.agent_name)))
-        grants = await asyncio.gather(*(self.reserve(share, record) for share in shares if share))
+        shares = split_round(self.config, plan, self.options.writers)
+        grants = await asyncio.gather(*(self.reserve(share, record) for share in shares))
         # Watch once the round's tasks are in: the job is incomplete until the last report
         # is flushed, and that completion ends the watcher.
         watcher = asyncio.ensure_future(self.watch_job(label))
@@ -155,40 +143,35 @@ async def _run(config: DemoConfig, options: RunOptions, progress: LiveProgress) 
         budget_watcher = asyncio.ensure_future(driver.watch_budget())
         try:
             first = await driver.run_round(plan_first_round(config, options.tasks))
-            driver.tally.state_reads += 1
-            second_plan = plan_refinement(
-                await store.budget_state(), completed_by_agent(first), options.refinement_jobs
+            second = await driver.run_round(
+                plan_second_round(options, await store.budget_state(), first, driver.tally)
             )
-            second = await driver.run_round(second_plan)
             await driver.batcher.close()
-            summary, state, budget_summary, job = await asyncio.gather(
-                store.job_summary(job_id),
-                store.budget_state(),
-                store.budget_summary(),
-                store.job_state(job_id),
+            # read_final_states's reads, sent together.
+            final = FinalStates(
+                *await asyncio.gather(
+                    store.job_summary(job_id),
+                    store.budget_state(),
+                    store.budget_summary(),
+                    store.job_state(job_id),
+                )
             )
-            driver.tally.state_reads += 1
-            driver.tally.status_reads += 1
         finally:
             budget_watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await budget_watcher
         calls = store.remote_calls
-    return RunResult(
-        mode="async",
-        options=options,
-        config=config,
-        rounds=[first, second],
-        job_summary=summary,
-        budget_state=state,
-        budget_summary=budget_summary,
-        results=job_results(job),
-        tally=driver.tally,
+    return finish_run(
+        "async",
+        config,
+        options,
+        [first, second],
+        final,
+        driver.tally,
         ops={"get": calls, "put": 0, "total": calls},
         flushes=driver.batcher.flushes,
         polls=progress.updates,
-        cache=None,
-        elapsed=time.monotonic() - started,
+        started=started,
     )
 
 

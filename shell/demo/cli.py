@@ -19,8 +19,9 @@ from core.budget.money import to_money
 from core.errors import StateError
 from shell.demo.config import ConfigError, DemoConfig, load_config
 from shell.demo.progress import LiveProgress
+from shell.demo.records import RunOptions
 from shell.demo.report import build_report, print_report, to_json
-from shell.demo.run import RunOptions, run_refs
+from shell.demo.run import run_refs
 
 __all__ = ["MAX_TASKS", "UsageError", "main", "parse_args"]
 

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from core.budget.calculator import BudgetCalculator
 from core.budget.money import format_money, money_sum
-from shell.demo.run import RoundRecord, RunResult
+from shell.demo.records import RoundRecord, RunResult
 
 __all__ = ["build_report", "print_report", "to_json", "to_plain"]
 

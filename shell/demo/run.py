@@ -4,30 +4,40 @@ The job and the budget live in Ray's object store as immutable states; the
 driver is their only writer, so passing refs is safe. Outcomes are recorded
 in the order the simulated marketplace finished them (by simulated finish
 time), not in whatever order Ray's scheduler returned them, so a seed
-reproduces the ledger and therefore round 2's plan exactly.
+reproduces the ledger and therefore round 2's plan exactly. What a run is
+made of (options, tally, records, result) lives in `shell.demo.records`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
 import ray
 
-from core.budget.reducers import BudgetState
-from core.jobs.summary import job_results
 from shell.batcher import StateBatcher
 from shell.demo.config import AgentSpec, DemoConfig
-from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement
+from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round
 from shell.demo.progress import LiveProgress
-from shell.demo.simulation import Outcome, draw_outcome, run_agent_job
-from shell.managers import BudgetManager, StateManager, default_cache
+from shell.demo.records import (
+    FLUSH_SIZE,
+    OpTally,
+    RoundRecord,
+    RunOptions,
+    RunResult,
+    finish_run,
+    op_delta,
+    plan_second_round,
+    read_final_states,
+    schedule,
+    sort_reservation,
+)
+from shell.demo.simulation import Outcome, run_agent_job
+from shell.managers import default_cache
 from shell.ray_ops import ray_op_counts
 from shell.refstore import RefStore
 
+# The records were defined here first: their old home still names them.
 __all__ = [
     "FLUSH_SIZE",
     "InOrder",
@@ -38,150 +48,6 @@ __all__ = [
     "op_delta",
     "run_refs",
 ]
-
-#: Flush as soon as this many updates are waiting, whatever the interval.
-FLUSH_SIZE = 32
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the command line asked for.
-
-    Attributes:
-        tasks: Round-1 jobs to plan.
-        seed: Seeds every simulated draw.
-        speed: Multiplier of simulated durations.
-        store: Run concurrent writers against a `StateStore` instead of refs.
-        writers: Number of concurrent writer tasks with ``store``.
-        journal: With ``store``, the store's journal URL (a durable store), or None.
-        chaos: With ``journal``, how many times to kill the store's actor mid-run.
-    """
-
-    tasks: int
-    seed: int
-    speed: float
-    store: bool = False
-    writers: int = 4
-    journal: str | None = None
-    chaos: int = 0
-
-    @property
-    def poll_interval(self) -> float:
-        """Seconds between polls: a quarter of a simulated second, within [0.02, 0.25]."""
-        return min(0.25, max(0.02, 0.25 * self.speed))
-
-    @property
-    def refinement_jobs(self) -> int:
-        """Round-2 jobs wished for before the budget is consulted: half of round 1, at least 1."""
-        return max(1, (self.tasks + 1) // 2)
-
-    @property
-    def flush_interval(self) -> float:
-        """Longest time collected updates wait before a flush: one simulated second."""
-        return min(1.0, max(0.05, self.speed))
-
-
-@dataclass
-class OpTally:
-    """Events of a run and what the unbatched, uncached pattern would pay for them.
-
-    That pattern (``bench/baseline.py``) does one ``ray.get`` + ``ray.put`` per
-    single write (a reservation that is refused only reads), and a full
-    ``ray.get`` for every status read; agent results cost the same in both
-    patterns and are counted in neither.
-    """
-
-    creations: int = 2
-    reservations: int = 0
-    grants: int = 0
-    tasks_added: int = 0
-    status_updates: int = 0
-    cost_records: int = 0
-    status_reads: int = 0
-    state_reads: int = 0
-
-    def baseline(self) -> dict[str, int]:
-        """Return ``{"get", "put", "total"}`` the unbatched, uncached pattern needs."""
-        writes = self.tasks_added + self.status_updates + self.cost_records
-        gets = self.reservations + writes + self.status_reads + self.state_reads
-        puts = self.creations + self.grants + writes
-        return {"get": gets, "put": puts, "total": gets + puts}
-
-    def merge(self, other: OpTally) -> None:
-        """Add another tally's events to this one (creations excepted)."""
-        for name in (
-            "reservations",
-            "grants",
-            "tasks_added",
-            "status_updates",
-            "cost_records",
-            "status_reads",
-            "state_reads",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-
-def op_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    """Return the shell's Ray operations between two `ray_op_counts` readings."""
-    gets = after["get"] - before["get"]
-    puts = after["put"] - before["put"]
-    return {"get": gets, "put": puts, "total": gets + puts}
-
-
-@dataclass
-class RoundRecord:
-    """What happened in one round.
-
-    Attributes:
-        plan: The round's plan.
-        granted: ``(task, expected cost)`` per reservation granted.
-        refused: ``{"task_id", "agent_name", "reason"}`` per reservation refused.
-        outcomes: The agents' reports, in recording order.
-    """
-
-    plan: RoundPlan
-    granted: list[tuple[PlannedTask, Decimal]] = field(default_factory=list)
-    refused: list[dict[str, str]] = field(default_factory=list)
-    outcomes: list[Outcome] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    """Everything the final report shows.
-
-    Attributes:
-        mode: ``"refs"`` or ``"store"``.
-        options: The run's options.
-        config: The agents file.
-        rounds: One record per round.
-        job_summary: The final job summary.
-        budget_state: The final budget state.
-        budget_summary: The final budget summary.
-        results: Completed tasks' rows.
-        tally: Events, for the baseline count.
-        ops: The shell's Ray operations actually used.
-        flushes: Batcher flushes made (each flush writes job and budget at most once).
-        polls: Progress polls made.
-        cache: The driver's cache statistics, when it read through one.
-        elapsed: Seconds the run took (Ray start excluded).
-        durability: With a journal: the kills survived and the books' checks.
-    """
-
-    mode: str
-    options: RunOptions
-    config: DemoConfig
-    rounds: list[RoundRecord]
-    job_summary: dict[str, Any]
-    budget_state: BudgetState
-    budget_summary: dict[str, Any]
-    results: list[dict[str, Any]]
-    tally: OpTally
-    ops: dict[str, int]
-    flushes: int
-    polls: int
-    cache: dict[str, Any] | None
-    elapsed: float
-    durability: dict[str, Any] | None = None
 
 
 class InOrder:
@@ -211,19 +77,7 @@ class InOrder:
 
 def finish_order(seed: int, tasks: Iterable[tuple[PlannedTask, AgentSpec]]) -> list[str]:
     """Return task ids sorted by simulated finish time (all of a round start together)."""
-    drawn = [
-        (draw_outcome(seed, task.task_id, agent).duration, task.task_id) for task, agent in tasks
-    ]
-    return [task_id for _, task_id in sorted(drawn)]
-
-
-def completed_by_agent(record: RoundRecord) -> dict[str, int]:
-    """Return completed jobs per agent in a round, every planned agent included."""
-    counts = {task.agent_name: 0 for task in record.plan.tasks}
-    for outcome in record.outcomes:
-        if outcome.ok:
-            counts[outcome.agent_name] += 1
-    return counts
+    return [outcome.task_id for outcome, _ in schedule(seed, ((t, a, None) for t, a in tasks))]
 
 
 class _RefsDriver:
@@ -247,24 +101,14 @@ class _RefsDriver:
         )
 
     @property
-    def job_ref(self) -> Any:
-        """The job's current ObjectRef."""
-        return self.refs.job_ref(self.job_id)
-
-    @property
-    def budget_ref(self) -> Any:
-        """The budget's current ObjectRef."""
-        return self.refs.budget_ref
-
-    @property
     def flushes(self) -> int:
         """Batcher flushes made (each writes the job and the budget at most once)."""
         return self.batcher.flushes
 
     def show(self, label: str) -> None:
         """Poll the job and budget summaries through the cache and redraw."""
-        job = StateManager.get_job_summary(self.job_ref)
-        budget = BudgetManager.get_budget_summary(self.budget_ref)
+        job = self.refs.job_summary(self.job_id)
+        budget = self.refs.budget_summary()
         self.tally.status_reads += 2
         self.progress.show(label, job, budget, len(self.batcher))
 
@@ -276,14 +120,8 @@ class _RefsDriver:
             decision = self.refs.reserve(
                 agent.name, agent.budget_config(), reservation_id=task.task_id
             )
-            self.tally.reservations += 1
-            if decision.can_afford:
-                self.tally.grants += 1
+            if sort_reservation(decision, task, self.tally, record.refused):
                 record.granted.append((task, decision.expected_cost))
-            else:
-                record.refused.append(
-                    {"task_id": task.task_id, "agent_name": agent.name, "reason": decision.reason}
-                )
         return record
 
     def run_round(self, plan: RoundPlan) -> RoundRecord:
@@ -313,27 +151,18 @@ class _RefsDriver:
             for outcome in order.release():
                 record.outcomes.append(outcome)
                 self.batcher.add_task_update(
-                    outcome.task_id,
-                    "completed" if outcome.ok else "failed",
-                    result=outcome.result,
-                    error=outcome.error,
+                    outcome.task_id, outcome.status, result=outcome.result, error=outcome.error
                 )
                 self.batcher.add_cost_record(
                     outcome.agent_name, expected[outcome.task_id], outcome.cost, outcome.task_id
                 )
-                self.tally.status_updates += 1
-                self.tally.cost_records += 1
+                self.tally.reported()
             if not pending:
                 self.batcher.flush()
             else:
                 self.batcher.flush_if_due()
             self.show(label)
         return record
-
-    def budget_state(self) -> BudgetState:
-        """Read the budget state for the calculator (through the cache)."""
-        self.tally.state_reads += 1
-        return BudgetManager.get_budget_state(self.budget_ref)
 
 
 def run_refs(config: DemoConfig, options: RunOptions, progress: LiveProgress) -> RunResult:
@@ -355,33 +184,24 @@ def run_refs(config: DemoConfig, options: RunOptions, progress: LiveProgress) ->
     cache_before = default_cache().stats()
     driver = _RefsDriver(config, options, progress)
     first = driver.run_round(plan_first_round(config, options.tasks))
-    second_plan = plan_refinement(
-        driver.budget_state(), completed_by_agent(first), options.refinement_jobs
+    second = driver.run_round(
+        plan_second_round(options, driver.refs.budget_state(), first, driver.tally)
     )
-    second = driver.run_round(second_plan)
-    summary = dict(StateManager.get_job_summary(driver.job_ref))
-    state = driver.budget_state()
-    budget_summary = dict(BudgetManager.get_budget_summary(driver.budget_ref))
-    results = job_results(StateManager.get_job_execution(driver.job_ref))
-    # The unbatched pattern gets by with one fetch of each state for the final report.
-    driver.tally.status_reads += 1
+    final = read_final_states(driver.refs, driver.job_id)
     cache_after = default_cache().stats()
-    return RunResult(
-        mode="refs",
-        options=options,
-        config=config,
-        rounds=[first, second],
-        job_summary=summary,
-        budget_state=state,
-        budget_summary=budget_summary,
-        results=results,
-        tally=driver.tally,
+    return finish_run(
+        "refs",
+        config,
+        options,
+        [first, second],
+        final,
+        driver.tally,
         ops=op_delta(before, ray_op_counts()),
         flushes=driver.flushes,
         polls=driver.progress.updates,
+        started=started,
         cache={
             key: cache_after[key] - cache_before[key]
             for key in ("hits", "misses", "ray_gets", "evictions")
         },
-        elapsed=time.monotonic() - started,
     )

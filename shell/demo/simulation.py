@@ -55,6 +55,11 @@ class Outcome(NamedTuple):
     result: dict[str, Any] | None
     error: str | None
 
+    @property
+    def status(self) -> str:
+        """The task status that reports it: ``"completed"`` or ``"failed"``."""
+        return "completed" if self.ok else "failed"
+
 
 def draw_outcome(seed: int, task_id: str, agent: AgentSpec) -> Outcome:
     """Return the outcome of one job, a pure function of the seed, the task and the agent.

@@ -17,21 +17,25 @@ from typing import Any
 
 import ray
 
-from core.jobs.summary import job_results
 from shell.batcher import StateBatcher
 from shell.demo.config import AgentSpec, DemoConfig
-from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round, plan_refinement
+from shell.demo.plan import PlannedTask, RoundPlan, plan_first_round
 from shell.demo.progress import LiveProgress
-from shell.demo.run import (
+from shell.demo.records import (
     FLUSH_SIZE,
     OpTally,
     RoundRecord,
     RunOptions,
     RunResult,
-    completed_by_agent,
+    finish_run,
     op_delta,
+    plan_second_round,
+    read_final_states,
+    schedule,
+    sort_reservation,
+    split_round,
 )
-from shell.demo.simulation import Outcome, draw_outcome
+from shell.demo.simulation import Outcome
 from shell.ray_ops import ray_op_counts
 from shell.store import StateStore
 
@@ -66,14 +70,8 @@ def store_writer(
     refused: list[dict[str, str]] = []
     for task, agent in share:
         decision = store.reserve(agent.name, agent.budget_config(), reservation_id=task.task_id)
-        tally.reservations += 1
-        if decision.can_afford:
-            tally.grants += 1
+        if sort_reservation(decision, task, tally, refused):
             granted.append((task, agent, decision.expected_cost))
-        else:
-            refused.append(
-                {"task_id": task.task_id, "agent_name": agent.name, "reason": decision.reason}
-            )
     if granted:
         store.add_tasks(job_id, [task.spec(description) for task, _, _ in granted])
         tally.tasks_added += len(granted)
@@ -85,25 +83,18 @@ def store_writer(
         batcher.add_task_update(task.task_id, "running")
         tally.status_updates += 1
     batcher.flush()
-    schedule = sorted(
-        (
-            (draw_outcome(options.seed, task.task_id, agent), expected)
-            for task, agent, expected in granted
-        ),
-        key=lambda pair: (pair[0].duration, pair[0].task_id),
-    )
     outcomes: list[Outcome] = []
     start = time.monotonic()
-    for outcome, expected in schedule:
+    for outcome, expected in schedule(options.seed, granted):
         delay = start + outcome.duration * options.speed - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         outcomes.append(outcome)
-        status = "completed" if outcome.ok else "failed"
-        batcher.add_task_update(outcome.task_id, status, result=outcome.result, error=outcome.error)
+        batcher.add_task_update(
+            outcome.task_id, outcome.status, result=outcome.result, error=outcome.error
+        )
         batcher.add_cost_record(outcome.agent_name, expected, outcome.cost, outcome.task_id)
-        tally.status_updates += 1
-        tally.cost_records += 1
+        tally.reported()
     batcher.close()
     return {
         "granted": [(task, expected) for task, _, expected in granted],
@@ -153,16 +144,11 @@ class _StoreDriver:
         """Split the plan over the writers, start them, poll until they are all done."""
         label = f"round {plan.round} ({self.options.writers} writers)"
         record = RoundRecord(plan)
-        count = max(1, min(self.options.writers, len(plan.tasks)))
-        shares: list[list[tuple[PlannedTask, AgentSpec]]] = [[] for _ in range(count)]
-        for index, task in enumerate(plan.tasks):
-            shares[index % count].append((task, self.config.agent(task.agent_name)))
         pending = [
             store_writer.remote(
                 self.store, self.job_id, share, self.config.description, self.options
             )
-            for share in shares
-            if share
+            for share in split_round(self.config, plan, self.options.writers)
         ]
         while pending:
             ready, pending = ray.wait(
@@ -246,40 +232,29 @@ def run_store(config: DemoConfig, options: RunOptions, progress: LiveProgress) -
     driver = _StoreDriver(config, options, progress)
     try:
         first = driver.run_round(plan_first_round(config, options.tasks))
-        driver.tally.state_reads += 1
-        second_plan = plan_refinement(
-            driver.store.budget_state(), completed_by_agent(first), options.refinement_jobs
+        second = driver.run_round(
+            plan_second_round(options, driver.store.budget_state(), first, driver.tally)
         )
-        second = driver.run_round(second_plan)
-        summary = driver.store.job_summary(driver.job_id)
-        state = driver.store.budget_state()
-        budget_summary = driver.store.budget_summary()
-        results = job_results(driver.store.job_state(driver.job_id))
-        driver.tally.state_reads += 1
-        driver.tally.status_reads += 1
+        final = read_final_states(driver.store, driver.job_id)
         durability = None
         if options.journal:
-            durability = _books(state, [first, second], driver.store.info())
+            durability = _books(final.budget_state, [first, second], driver.store.info())
             durability.update(store=driver.store_name, kills=driver.chaos.kills)
     finally:
         driver.store.shutdown()
     ops = op_delta(before, ray_op_counts())
     for key in ops:
         ops[key] += driver.writer_ops[key]
-    return RunResult(
-        mode="store",
-        options=options,
-        config=config,
-        rounds=[first, second],
-        job_summary=summary,
-        budget_state=state,
-        budget_summary=budget_summary,
-        results=results,
-        tally=driver.tally,
+    return finish_run(
+        "store",
+        config,
+        options,
+        [first, second],
+        final,
+        driver.tally,
         ops=ops,
         flushes=driver.flushes,
         polls=driver.progress.updates,
-        cache=None,
-        elapsed=time.monotonic() - started,
+        started=started,
         durability=durability,
     )

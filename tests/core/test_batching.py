@@ -97,3 +97,25 @@ def test_requeue_puts_a_failed_flush_back_in_front_in_order() -> None:
     assert [u.task_id for u in back.task_updates] == ["t0", "t1", "t2"]
     records = requeue_cost_records(drop_cost_records(back, 1), back.cost_records)
     assert [r["job_id"] for r in records.cost_records] == ["j"]
+
+
+def test_requeued_items_are_the_very_items_first_added() -> None:
+    """A failed flush's items come back as the same objects, so a resend can recognise them."""
+    batch = add_task_update(empty_batch(), "t0", "running")
+    batch = add_cost_record(batch, {"agent_name": "a", "expected": 1, "actual": 1, "job_id": "j"})
+    updates, records = list(batch.task_updates), list(batch.cost_records)
+    emptied = drop_cost_records(drop_task_updates(batch, 1), 1)
+    back = requeue_cost_records(requeue_task_updates(emptied, updates), records)
+    assert back.task_updates[0] is updates[0]
+    assert back.cost_records[0] is records[0]
+
+
+def test_requeue_checks_records_no_batch_made() -> None:
+    """A hand-made record handed to requeue is validated and frozen; a bad one names its index."""
+    hand_made = {"agent_name": "a", "expected": "1", "actual": "2", "job_id": "j"}
+    back = requeue_cost_records(empty_batch(), [hand_made])
+    assert back.cost_records[0] == {**hand_made, "expected": 1, "actual": 2, "at": None}
+    assert back.cost_records[0] is not hand_made
+    with pytest.raises(BudgetError) as info:
+        requeue_cost_records(back, [back.cost_records[0], {**hand_made, "actual": -1}])
+    assert (info.value.field, info.value.index) == ("actual", 1)

@@ -319,3 +319,39 @@ def test_handles_pickle_shut_down_and_connect() -> None:
             await AsyncStateStore.connect(name)
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda cls: cls.create({"total_budget": -1}, AGENTS), "total_budget"),
+        (lambda cls: cls.create(None, AGENTS, timeout=0), "timeout"),
+        (lambda cls: cls.recover("", "sqlite:///x.db"), "name"),
+        (lambda cls: cls.connect("s", namespace=""), "namespace"),
+    ],
+)
+def test_constructors_refuse_alike_and_the_async_ones_only_when_awaited(
+    make: Callable[[type[Any]], Any], field: str
+) -> None:
+    """create, recover and connect refuse bad arguments as the sync ones do, once awaited."""
+    with pytest.raises(StateError) as sync_error:
+        make(StateStore)
+    pending = make(AsyncStateStore)  # nothing is checked or started before the await
+    with pytest.raises(StateError) as async_error:
+        asyncio.run(pending)
+    assert type(async_error.value) is type(sync_error.value)
+    assert (async_error.value.field, str(async_error.value)) == (field, str(sync_error.value))
+
+
+def test_repr_names_the_store_alike() -> None:
+    """Both handles on one store print the same description, and say when they are shut down."""
+
+    async def main() -> None:
+        name = f"repr-{time.monotonic_ns()}"
+        store = await AsyncStateStore.create(None, AGENTS, name=name)
+        assert repr(store) == repr(store.sync()).replace("StateStore", "AsyncStateStore", 1)
+        assert repr(store) == f"AsyncStateStore(store {name!r} (namespace None))"
+        await store.shutdown()
+        assert repr(store).endswith(", shut down)")
+
+    asyncio.run(main())

@@ -20,6 +20,7 @@ from shell import (
     ray_op_counts,
     reset_ray_op_counts,
 )
+from shell.aio import AsyncStateBatcher
 
 pytestmark = pytest.mark.usefixtures("fresh_shell")
 
@@ -189,13 +190,17 @@ def test_failed_policy_flush_raises_from_add_and_keeps_everything_queued() -> No
         ({"backend": FakeBackend(), "max_delay": float("nan")}, "max_delay"),
         ({"backend": FakeBackend(), "job_id": ""}, "job_id"),
         ({"timer": 5}, "timer"),
+        ({"clock": "now"}, "clock"),
     ],
 )
 def test_bad_policy_arguments_are_refused(kwargs: dict[str, Any], field: str) -> None:
-    """Every policy argument is checked when the batcher is made."""
+    """Every policy argument is checked when the batcher is made, alike by the async twin."""
     with pytest.raises(InvalidArgumentError) as info:
         StateBatcher(**kwargs)
     assert info.value.field == field
+    with pytest.raises(InvalidArgumentError) as twin:
+        AsyncStateBatcher(**kwargs)
+    assert (twin.value.field, str(twin.value)) == (field, str(info.value))
 
 
 def test_flush_without_a_job_id_or_a_backend_is_refused() -> None:

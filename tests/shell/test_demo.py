@@ -12,11 +12,18 @@ from typing import Any
 import pytest
 
 from core.budget.calculator import BudgetCalculator
-from core.budget.reducers import new_budget, record_costs, reserve, total_remaining
+from core.budget.reducers import (
+    ReservationDecision,
+    new_budget,
+    record_costs,
+    reserve,
+    total_remaining,
+)
 from shell.demo import main
 from shell.demo.config import default_agents_file
 from shell.demo.plan import plan_refinement
-from shell.demo.run import InOrder, OpTally
+from shell.demo.records import OpTally
+from shell.demo.run import InOrder
 from shell.demo.simulation import Outcome
 
 FAST = ["--speed", "0.02", "--json"]
@@ -241,3 +248,28 @@ def test_in_order_release_and_baseline_arithmetic() -> None:
     tally = OpTally(reservations=3, grants=2, tasks_added=2, status_updates=4, cost_records=2)
     tally.status_reads = 10
     assert tally.baseline() == {"get": 3 + 8 + 10, "put": 2 + 2 + 8, "total": 33}
+
+
+def test_every_mode_splits_a_round_and_sorts_reservations_alike() -> None:
+    """split_round deals round-robin with no empty share; sort_reservation counts both answers."""
+    from shell.demo.config import load_config
+    from shell.demo.plan import plan_first_round
+    from shell.demo.records import sort_reservation, split_round
+
+    config = load_config(default_agents_file())
+    plan = plan_first_round(config, 5)
+    shares = split_round(config, plan, writers=3)
+    assert [len(share) for share in shares] == [2, 2, 1]
+    assert [task for share in split_round(config, plan, 1) for task, _ in share] == plan.tasks
+    assert all(agent.name == task.agent_name for share in shares for task, agent in share)
+    assert len(split_round(config, plan, writers=64)) == 5
+    tally, refused = OpTally(), []
+    yes = ReservationDecision(True, Decimal("1"), "reserved")
+    no = ReservationDecision(False, Decimal("1"), "over budget")
+    assert sort_reservation(yes, plan.tasks[0], tally, refused)
+    assert not sort_reservation(no, plan.tasks[1], tally, refused)
+    assert (tally.reservations, tally.grants) == (2, 1)
+    task = plan.tasks[1]
+    assert refused == [
+        {"task_id": task.task_id, "agent_name": task.agent_name, "reason": "over budget"}
+    ]

@@ -52,7 +52,7 @@ class StateStore(StoreHandle["StateStore"]):
 
     Make one with `create`, `connect` or `recover` (written once for both
     twins in `shell._store_handle.StoreHandle`), not directly. Every method
-    is one actor call (~1.2 ms round trip locally); batch updates
+    is one actor call (a round trip, see docs/performance.md); batch updates
     (`update_tasks` takes a list, `shell.StateBatcher` flushes into a store)
     rather than calling per update. Every method that changes the store takes
     an optional ``command_id`` and, on a timeout, raises `OutcomeUnknown`

@@ -7,9 +7,8 @@ shared. An update replaces records in the vector (a C-level write) and never
 touches the index, which changes only when tasks are added.
 
 Why not a pyrsistent map keyed by task id: its reads and writes run in
-Python. Measured on a 12,000-task job, a batch of 100 updates spent about
-85 µs looking up positions in a `PMap` and 110 µs writing records into one,
-against about 10 µs for the shard lookups and a few for the vector writes.
+Python, several times the cost of a shard lookup and a vector write for a
+batch of updates (the figures are in docs/performance.md).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Sending store requests from an event loop: awaited, never ``ray.get``, coalesced.
 
-Submitting a remote call is synchronous work on the calling thread (~0.1 ms
-each), so 400 coroutines each submitting their own call would hold the loop
-for the whole burst. `Coalescer` queues the requests made during one turn of
+Submitting a remote call is synchronous work on the calling thread, so 400
+coroutines each submitting their own call would hold the loop for the whole
+burst. `Coalescer` queues the requests made during one turn of
 the loop and sends them, at the start of the next turn, as one
 ``call_many`` actor call (see `shell._changes.Waiting.call_many`): each
 request is still applied on its own, atomically, with its own reply or error.

@@ -30,6 +30,7 @@ __all__ = [
     "METRICS_PORT_VARIABLE",
     "STATS_PORT_VARIABLE",
     "ingress_environment",
+    "ingress_of",
 ]
 
 #: The variables of Serve's high-throughput mode: HAProxy ingress, replicas serving HTTP.
@@ -70,3 +71,8 @@ def ingress_environment(ingress: str, environ: Mapping[str, str]) -> dict[str, s
     for name in (STATS_PORT_VARIABLE, METRICS_PORT_VARIABLE):
         variables[name] = environ.get(name) or str(_free_port())
     return variables
+
+
+def ingress_of(environ: Mapping[str, str]) -> str:
+    """Return the ingress of a Ray started with ``environ``: ``"haproxy"`` or ``"proxy"``; O(1)."""
+    return "haproxy" if environ.get("RAY_SERVE_ENABLE_HA_PROXY") == "1" else "proxy"

@@ -19,7 +19,6 @@ from importlib import metadata
 from pathlib import Path
 
 from bench.report import Section
-from shell.service._ingress import INGRESSES, ingress_environment
 
 SCENARIOS = (
     "bench.core_speed",
@@ -78,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write raw figures to this file")
     parser.add_argument(
         "--serve-ingress",
-        choices=INGRESSES,
         default="haproxy",
-        help="Serve's HTTP ingress of the local Ray (see docs/service.md)",
+        help="Serve's HTTP ingress of the local Ray: haproxy or proxy (see docs/service.md)",
     )
     args = parser.parse_args(argv)
 
@@ -89,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ray = None
     if any(m in NEEDS_RAY for m in modules):
         import ray
+
+        from shell.service import ingress_environment
 
         # Serve's processes read it when they start: set before Ray starts them.
         os.environ.update(ingress_environment(args.serve_ingress, os.environ))

@@ -136,8 +136,7 @@ def run(quick: bool) -> list[Section]:
     from ray import serve
 
     from shell.aio import AsyncStateStore
-    from shell.service import app
-    from shell.service._ingress import ingress_of
+    from shell.service import app, ingress_of
     from shell.store import StateStore
 
     rounds = 20 if quick else 60
@@ -230,7 +229,7 @@ def run(quick: bool) -> list[Section]:
 if __name__ == "__main__":
     import ray
 
-    from shell.service._ingress import INGRESSES, ingress_environment
+    from shell.service import INGRESSES, ingress_environment
 
     parser = argparse.ArgumentParser(prog="python -m bench.service_http")
     parser.add_argument("--quick", action="store_true")

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from shell.errors import InvalidArgumentError
 
 __all__ = [
+    "DRAINING_PERIOD_VARIABLE",
     "HAPROXY_INGRESS",
     "INGRESSES",
     "METRICS_PORT_VARIABLE",
@@ -39,6 +40,9 @@ HAPROXY_INGRESS = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_THROUGHPUT_OPTIM
 STATS_PORT_VARIABLE = "RAY_SERVE_HAPROXY_STATS_PORT"
 #: Port of HAProxy's Prometheus metrics (Serve's default 9101).
 METRICS_PORT_VARIABLE = "RAY_SERVE_HAPROXY_METRICS_PORT"
+#: Seconds a stopping replica behind HAProxy stays reachable (Serve's default 30), so
+#: that balancers in front can forget it before it refuses connections.
+DRAINING_PERIOD_VARIABLE = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
 #: The ingresses one can ask for: Serve's HAProxy ingress, or its Python proxy actor.
 INGRESSES = ("haproxy", "proxy")
 

@@ -21,7 +21,7 @@ from typing import Any
 from core.budget.reducers import new_budget
 from core.errors import StateError
 from shell.errors import InvalidArgumentError
-from shell.service._ingress import INGRESSES, ingress_environment
+from shell.service._ingress import DRAINING_PERIOD_VARIABLE, INGRESSES, ingress_environment
 from shell.service._settings import service_settings
 
 if sys.version_info >= (3, 11):
@@ -119,6 +119,9 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
     if options.address is None:
         # Read by Serve's processes when they start, so set before Ray starts them.
         os.environ.update(ingress_environment(options.ingress or "haproxy", os.environ))
+        # HAProxy stops with the service, so no balancer needs time to forget the
+        # replica: stopping need not wait Serve's 30 s for one.
+        os.environ.setdefault(DRAINING_PERIOD_VARIABLE, "0")
     ray.init(address=options.address, include_dashboard=False, log_to_driver=False)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 from service_helpers import Service, free_port, start_service, stop_service
 
-from shell.service._ingress import ingress_environment
+from shell.service._ingress import DRAINING_PERIOD_VARIABLE, ingress_environment
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Choose Serve's ingress before any test starts Ray (Serve reads it as its processes start)."""
     ingress = os.environ.get("EAP_STATE_TEST_INGRESS", "haproxy")
     os.environ.update(ingress_environment(ingress, os.environ))
+    # Nothing is in flight when a module removes its app: without this, each removal
+    # waits Serve's 30 s for balancers to forget the replica.
+    os.environ.setdefault(DRAINING_PERIOD_VARIABLE, "0")
 
 
 @pytest.fixture(scope="session")

@@ -75,6 +75,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=None, help="scenario modules to run")
     parser.add_argument("--output", default="docs/performance.md", help="report path")
     parser.add_argument("--json", default=None, help="also write raw figures to this file")
+    parser.add_argument(
+        "--serve-ingress",
+        default="haproxy",
+        help="Serve's HTTP ingress of the local Ray: haproxy or proxy (see docs/service.md)",
+    )
     args = parser.parse_args(argv)
 
     modules = [m for m in SCENARIOS if args.only is None or m.split(".")[-1] in args.only]
@@ -83,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     if any(m in NEEDS_RAY for m in modules):
         import ray
 
+        from shell.service import ingress_environment
+
+        # Serve's processes read it when they start: set before Ray starts them.
+        os.environ.update(ingress_environment(args.serve_ingress, os.environ))
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     sections: list[Section] = []
     try:
@@ -102,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
 
     command = "python -m bench" + (" --quick" if args.quick else "")
+    if args.serve_ingress != "haproxy":
+        command += f" --serve-ingress {args.serve_ingress}"
     body = _header(command, elapsed) + "\n" + "\n".join(s.to_markdown() for s in sections)
     extra = Path("docs/performance-notes.md")
     if extra.exists():

@@ -8,17 +8,21 @@ for changes, ``EAP_STATE_READ_TOKEN`` for reading); see ``docs/service.md``.
 
 from shell.service._api import create_api
 from shell.service._deployment import StoreService, app
+from shell.service._ingress import INGRESSES, ingress_environment, ingress_of
 from shell.service._problems import UnknownAgentError
 from shell.service._settings import ServiceSettings, service_settings
 from shell.service._tokens import AccessTokens, load_tokens
 
 __all__ = [
+    "INGRESSES",
     "AccessTokens",
     "ServiceSettings",
     "StoreService",
     "UnknownAgentError",
     "app",
     "create_api",
+    "ingress_environment",
+    "ingress_of",
     "load_tokens",
     "service_settings",
 ]

@@ -1,13 +1,16 @@
 """``python -m shell.service``: start a store from an agents file and serve it, until stopped.
 
 For a run on one machine: starts a local Ray (or joins ``--address``),
-creates the store, starts Serve's HTTP proxy and deploys the app over it.
+creates the store, starts Serve's HTTP ingress and deploys the app over it.
+A local Ray runs Serve's HAProxy ingress unless ``--ingress proxy`` asks for
+its Python proxy (`shell.service._ingress`); a joined cluster keeps its own.
 Tokens come from the environment or ``--token-file``, never the command line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -18,6 +21,7 @@ from typing import Any
 from core.budget.reducers import new_budget
 from core.errors import StateError
 from shell.errors import InvalidArgumentError
+from shell.service._ingress import DRAINING_PERIOD_VARIABLE, INGRESSES, ingress_environment
 from shell.service._settings import service_settings
 
 if sys.version_info >= (3, 11):
@@ -80,6 +84,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (Serve's default 8000)")
     parser.add_argument("--address", help="join this Ray cluster instead of starting one")
     parser.add_argument(
+        "--ingress",
+        choices=INGRESSES,
+        help="Serve's HTTP ingress of the local Ray: haproxy (the default, for throughput) "
+        "or Serve's Python proxy; a cluster joined with --address keeps its own",
+    )
+    parser.add_argument(
         "--journal",
         help="journal URL (sqlite:///abs/path.db or postgresql://...): the store survives "
         "restarts; a store of that name already in it is recovered",
@@ -106,6 +116,12 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
     from shell.service._deployment import app
     from shell.store import StateStore
 
+    if options.address is None:
+        # Read by Serve's processes when they start, so set before Ray starts them.
+        os.environ.update(ingress_environment(options.ingress or "haproxy", os.environ))
+        # HAProxy stops with the service, so no balancer needs time to forget the
+        # replica: stopping need not wait Serve's 30 s for one.
+        os.environ.setdefault(DRAINING_PERIOD_VARIABLE, "0")
     ray.init(address=options.address, include_dashboard=False, log_to_driver=False)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -134,6 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     try:
         service_settings(_app_args(options))  # tokens and limits, checked before Ray starts
+        if options.ingress is not None and options.address is not None:
+            raise InvalidArgumentError(
+                "--ingress applies to a local Ray only: a cluster joined with --address "
+                "runs the ingress it was started with",
+                field="ingress",
+                value=options.ingress,
+            )
         budget, agents = load_agents_file(options.agents_file)
         if options.budget is not None:
             budget["total_budget"] = options.budget

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from service_helpers import free_port
 
+from shell.service._ingress import METRICS_PORT_VARIABLE, STATS_PORT_VARIABLE
 from shell.service._standalone import load_agents_file, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,6 +33,7 @@ def test_agents_file_keeps_the_budget_blocks_of_the_demo_file() -> None:
         ([], {}, "EAP_STATE_WRITE_TOKEN"),
         (["--budget", "-5"], {"w": "w" * 20, "r": "r" * 20}, "total_budget"),
         (["--agents-file", "/nonexistent.toml"], {"w": "w" * 20, "r": "r" * 20}, "agents file"),
+        (["--address", "auto", "--ingress", "proxy"], {"w": "w" * 20, "r": "r" * 20}, "--ingress"),
     ],
 )
 def test_bad_configuration_exits_2_before_ray_starts(
@@ -41,7 +43,7 @@ def test_bad_configuration_exits_2_before_ray_starts(
     env: dict[str, str],
     message: str,
 ) -> None:
-    """No tokens, a bad budget or a missing file: exit status 2 with the reason, no Ray started."""
+    """No tokens, bad budget, missing file, or an ingress for a joined cluster: exit 2, no Ray."""
     monkeypatch.delenv("EAP_STATE_WRITE_TOKEN", raising=False)
     monkeypatch.delenv("EAP_STATE_READ_TOKEN", raising=False)
     if env:
@@ -51,17 +53,20 @@ def test_bad_configuration_exits_2_before_ray_starts(
     assert message in capsys.readouterr().err
 
 
-def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path) -> None:
-    """The module starts Ray, a store and Serve, answers the read token, and stops on SIGINT."""
-    port = free_port()
+@pytest.mark.parametrize("ingress", ["haproxy", "proxy"])
+def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path, ingress: str) -> None:
+    """Either ingress: the module starts Ray, a store and Serve, answers, and stops on SIGINT."""
+    port, stats_port = free_port(), free_port()
     read_token = secrets.token_urlsafe(24)
-    env = {
-        **os.environ,
-        "EAP_STATE_WRITE_TOKEN": secrets.token_urlsafe(24),
-        "EAP_STATE_READ_TOKEN": read_token,
-    }
+    # Not the session's HAProxy ports: the stats port is given, the metrics port left
+    # for the command to pick, as for a second service on one host.
+    env = {k: v for k, v in os.environ.items() if k != METRICS_PORT_VARIABLE}
+    env[STATS_PORT_VARIABLE] = str(stats_port)
+    env["EAP_STATE_WRITE_TOKEN"] = secrets.token_urlsafe(24)
+    env["EAP_STATE_READ_TOKEN"] = read_token
     command = [sys.executable, "-m", "shell.service", "--agents-file", str(DEMO_AGENTS)]
     command += ["--budget", "12.5", "--port", str(port), "--name", f"standalone-{port}"]
+    command += ["--ingress", ingress]
     log = tmp_path / "stderr"
     with log.open("w") as stderr:
         process = subprocess.Popen(
@@ -78,6 +83,12 @@ def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path) -> No
         assert reply.status_code == 200
         assert reply.json()["total_budget"] == "12.5"
         assert read_token not in " ".join(command)
+        # HAProxy's stats page answers only when HAProxy is the ingress.
+        try:
+            stats = httpx.get(f"http://127.0.0.1:{stats_port}/stats", timeout=10).status_code
+        except httpx.TransportError:
+            stats = None
+        assert (stats == 200) is (ingress == "haproxy")
     finally:
         process.send_signal(2)
         assert process.wait(timeout=60) == 0

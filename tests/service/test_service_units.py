@@ -11,6 +11,12 @@ import pytest
 from core.errors import BudgetError, InvalidTransitionError
 from shell.errors import InvalidArgumentError, StateUnavailable, UnknownJobError
 from shell.service import AccessTokens, load_tokens, service_settings
+from shell.service._ingress import (
+    HAPROXY_INGRESS,
+    METRICS_PORT_VARIABLE,
+    STATS_PORT_VARIABLE,
+    ingress_environment,
+)
 from shell.service._problems import (
     BodyTooLargeError,
     UnknownAgentError,
@@ -142,3 +148,19 @@ def test_body_shapes_follow_the_core_keys() -> None:
         check_object({"agent_name": "a"}, "Reservation")
     with pytest.raises(InvalidArgumentError):
         check_array({"task_id": "t"}, "TaskSpec")
+
+
+def test_haproxy_ingress_keeps_given_ports_and_picks_free_ones_otherwise() -> None:
+    """HAProxy: both mode variables on, a port from the environment kept, a missing one picked."""
+    chosen = ingress_environment("haproxy", {STATS_PORT_VARIABLE: "18404"})
+    assert {k: chosen[k] for k in HAPROXY_INGRESS} == HAPROXY_INGRESS
+    assert chosen[STATS_PORT_VARIABLE] == "18404"
+    assert 0 < int(chosen[METRICS_PORT_VARIABLE]) < 65536
+
+
+def test_python_proxy_ingress_turns_the_mode_off_and_others_are_refused() -> None:
+    """The Python proxy turns both variables off; an unknown ingress is an InvalidArgumentError."""
+    assert ingress_environment("proxy", {}) == dict.fromkeys(HAPROXY_INGRESS, "0")
+    with pytest.raises(InvalidArgumentError) as caught:
+        ingress_environment("nginx", {})
+    assert (caught.value.field, caught.value.value) == ("ingress", "nginx")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Iterator
@@ -12,7 +13,14 @@ import pytest
 from journal_fixtures import journal_url, unique_name
 from store_timing import IMPATIENT, impatient, occupied
 
-from core.errors import BudgetError, CommandConflictError, InvalidTaskError, StateError
+from core.errors import (
+    BudgetError,
+    CommandConflictError,
+    InvalidTaskError,
+    StateError,
+    UnknownTaskError,
+)
+from shell.aio import AsyncStateStore
 from shell.errors import (
     InvalidArgumentError,
     OutcomeUnknown,
@@ -258,3 +266,34 @@ def test_names_that_are_not_unicode_are_refused(name: str) -> None:
     assert info.value.field == "name"
     with pytest.raises(InvalidArgumentError):
         StateStore.connect(name)
+
+
+def test_an_event_loops_single_calls_share_commits_and_all_recover(journal_url: str) -> None:
+    """Concurrent awaited calls on a journaled store apply alone, share commits, all recover."""
+    name = unique_name()
+    calls = 60
+
+    async def main() -> tuple[list[Any], int]:
+        async with await AsyncStateStore.create(
+            {"total_budget": 5}, AGENTS, name=name, journal=journal_url
+        ) as store:
+            job_id = await store.create_job("d", job_id="j")
+            tasks = [{"task_id": f"t{i}", "agent_name": "a"} for i in range(calls)]
+            await store.add_tasks(job_id, tasks)
+            before = (await store.info())["commits"]
+            replies = await asyncio.gather(
+                *(
+                    store.update_tasks(job_id, [{"task_id": f"t{i}", "status": "running"}])
+                    for i in range(calls)
+                ),
+                store.update_tasks(job_id, [{"task_id": "missing", "status": "running"}]),
+                return_exceptions=True,
+            )
+            return replies, (await store.info())["commits"] - before
+
+    replies, commits = asyncio.run(main())
+    assert sorted(replies[:calls]) == list(range(3, calls + 3))  # every call its own version
+    assert isinstance(replies[calls], UnknownTaskError)  # refused alone
+    assert commits < calls
+    recovered = open_journal(journal_url).recover(name).state
+    assert recovered.jobs["j"].status_counts["running"] == calls

@@ -58,15 +58,23 @@ class SnapshotWriter:
             return self._changed.wait_for(lambda: not self._busy, timeout)
 
     def _write_all(self) -> None:
-        while True:
+        try:
+            while True:
+                with self._changed:
+                    state, self._wanted = self._wanted, None
+                    if state is None:
+                        self._busy = False  # in the same hold as the check: no request is lost
+                        self._changed.notify_all()
+                        return
+                with contextlib.suppress(StateError):
+                    self._write(state)
+        except BaseException:
+            # A defect, not an unreachable journal: report it (threading.excepthook)
+            # but leave the writer usable, so later snapshots are still written.
             with self._changed:
-                state, self._wanted = self._wanted, None
-                if state is None:
-                    self._busy = False
-                    self._changed.notify_all()
-                    return
-            with contextlib.suppress(StateError):
-                self._write(state)
+                self._busy = False
+                self._changed.notify_all()
+            raise
 
     def _write(self, state: LedgerState) -> None:
         if self._journal is None:

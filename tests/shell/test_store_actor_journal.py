@@ -233,3 +233,33 @@ def test_writers_never_wait_for_a_snapshot(
     assert encoded == [2, 8]
     assert core.store_info()["snapshots"] == 2
     assert open_journal(journal_url).recover(name).snapshot_seq == 8
+
+
+def test_a_snapshot_that_breaks_leaves_the_writer_usable(
+    journal_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A defect while encoding one snapshot is reported; the next snapshot is still written."""
+    broken = [True]
+    seen: list[BaseException] = []
+
+    def flaky_encode(state: LedgerState) -> str:
+        if broken.pop() if broken else False:
+            raise RuntimeError("encoder defect")
+        return encode_snapshot(state)
+
+    monkeypatch.setattr(snapshots, "encode_snapshot", flaky_encode)
+    monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.exc_value))
+    name = unique_name()
+    core = StoreCore(_create(), journal_url, name, snapshot_every=2)
+    core.execute(reserve_command("r0", "a", None, "res0"))
+    assert core.wait_for_snapshots(10.0)
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.01)  # the thread reports its defect just after it stops being busy
+    assert [type(err) for err in seen] == [RuntimeError]
+    assert core.store_info()["snapshots"] == 0
+    for i in range(1, 3):
+        core.execute(reserve_command(f"r{i}", "a", None, f"res{i}"))
+    assert core.wait_for_snapshots(10.0)
+    assert core.store_info()["snapshots"] == 1
+    assert open_journal(journal_url).recover(name).snapshot_seq == 4

@@ -21,7 +21,7 @@ from typing import Any
 from core.errors import JournalFormatError, UnjournalableValueError
 from core.frozen import FrozenDict
 
-__all__ = ["decode_value", "dumps", "encode_value", "loads"]
+__all__ = ["decode_value", "dumps", "encode_rows", "encode_value", "loads"]
 
 _PLAIN = (str, int, type(None), bool)
 # Deeper values are refused rather than risk Python's recursion limit.
@@ -95,6 +95,27 @@ def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
         field=field,
         value=value,
     )
+
+
+def encode_rows(rows: tuple[tuple[Any, ...], ...], field: str = "value", depth: int = 0) -> Any:
+    """`encode_value` of a tuple of equally long rows, worked out column by column. O(cells).
+
+    The JSON text of the result is exactly that of ``encode_value(rows, field,
+    depth)``; what changes is the cost: a column of plain values (most of a
+    job's: ids, names, statuses, timestamps) is checked in one C-level pass
+    instead of a Python call per row, and only the other columns are encoded
+    value by value. A snapshot encodes every task of every open job this way.
+
+    Raises:
+        UnjournalableValueError: as `encode_value`.
+    """
+    if not rows or not rows[0] or depth + 1 > _MAX_DEPTH or len(set(map(len, rows))) > 1:
+        return encode_value(rows, field, depth)
+    columns = [
+        column if _all_plain(column) else [encode_value(item, field, depth + 2) for item in column]
+        for column in zip(*rows, strict=True)
+    ]
+    return list(map(list, zip(*columns, strict=True)))
 
 
 def _tagged(tag: str, body: Any) -> Any:

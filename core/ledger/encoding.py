@@ -35,7 +35,7 @@ from core.jobs._columns import UpdateColumns, to_update_columns
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.status import TaskStatus
 from core.jobs.task import TaskRecord
-from core.ledger._values import decode_value, dumps, encode_value, loads
+from core.ledger._values import decode_value, dumps, encode_rows, encode_value, loads
 from core.ledger.commands import FORMAT_VERSION, KINDS, Command, entry_body, fingerprint
 from core.ledger.state import LedgerState, Remembered, apply_command, open_ledger
 
@@ -186,8 +186,10 @@ def _decode_budget(data: Any) -> BudgetState:
 
 
 def _encode_job(job: JobExecution) -> Any:
-    rows = tuple(tuple(record) for record in job.tasks.records)
-    return encode_value((job.job_id, job.description, job.created_at, job.completed_at, rows))
+    head = (job.job_id, job.description, job.created_at, job.completed_at)
+    rows = tuple(map(tuple, job.tasks.records))
+    # As encode_value of the whole 5-tuple: each field one level down.
+    return [*(encode_value(value, "value", 1) for value in head), encode_rows(rows, "value", 1)]
 
 
 def _decode_job(data: Any) -> JobExecution:

@@ -23,13 +23,12 @@ from core.batching import (
 )
 from core.errors import describe
 from shell.errors import InvalidArgumentError
-from shell.inputs import check_name, check_seconds
+from shell.inputs import check_count, check_name, check_seconds
 
 __all__ = [
     "DROP",
     "REQUEUE",
     "FlushPolicy",
-    "check_count",
     "check_flush",
     "check_policy",
     "check_target",
@@ -67,23 +66,6 @@ def _check_callable(value: Any, field: str) -> None:
         raise InvalidArgumentError(
             f"{field} must be callable, got {describe(value)}", field=field, value=value
         )
-
-
-def check_count(value: Any, field: str, none_ok: bool) -> int | None:
-    """Return a count of items: an int >= 1 (or None when ``none_ok``).
-
-    Raises:
-        InvalidArgumentError: naming ``field`` and the value.
-    """
-    if value is None and none_ok:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"{field} must be an int >= 1{' or None' if none_ok else ''}, got {describe(value)}",
-            field=field,
-            value=value,
-        )
-    return value
 
 
 def check_policy(

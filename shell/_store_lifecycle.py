@@ -20,7 +20,7 @@ from shell._changes import WAIT_GROUP, WAIT_THREADS
 from shell._heap import collect_young_rarely
 from shell._store_sending import check_name, new_command_id, raise_send_error
 from shell.errors import InvalidArgumentError, StateUnavailable, StoreExistsError, UnknownStoreError
-from shell.inputs import check_seconds
+from shell.inputs import check_count, check_seconds
 from shell.journal import open_journal
 from shell.ray_ops import require_ray
 from shell.store_actor import PROTOCOL, STORE_METHODS, StoreCore
@@ -114,16 +114,6 @@ def check_timeout(value: Any) -> float | None:
     return timeout
 
 
-def _check_snapshot_every(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidArgumentError(
-            f"snapshot_every must be an int >= 1, got {describe(value)}",
-            field="snapshot_every",
-            value=value,
-        )
-    return value
-
-
 # Options that make the store what it is: a caller may not override them.
 _OWN_OPTIONS = frozenset(
     {"name", "namespace", "lifetime", "max_restarts", "max_task_retries", "max_concurrency"}
@@ -196,7 +186,7 @@ def create_plan(
     name = None if name is None else check_name(name, "name")
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
-    snapshot_every = _check_snapshot_every(snapshot_every)
+    check_count(snapshot_every, "snapshot_every")
     options = _actor_options(name, namespace, detached, journal is not None, actor_options)
     if journal is None:
         return StorePlan(options, (create,), name, namespace, timeout)
@@ -239,7 +229,7 @@ def recover_plan(
     name = check_name(name, "name")
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
-    snapshot_every = _check_snapshot_every(snapshot_every)
+    check_count(snapshot_every, "snapshot_every")
     options = _actor_options(name, namespace, detached, True, actor_options)
     opened = open_journal(journal)
     try:

@@ -25,7 +25,7 @@ from cachetools import TTLCache
 
 from core.errors import describe
 from shell.errors import InvalidArgumentError
-from shell.inputs import check_clock, check_seconds
+from shell.inputs import check_clock, check_count, check_seconds
 from shell.ray_ops import check_ref, check_refs, count_cache, ray_get
 
 __all__ = ["SWEEP_INTERVAL", "StateCache"]
@@ -76,12 +76,7 @@ class StateCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         check_seconds(ttl, "ttl")
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise InvalidArgumentError(
-                f"maxsize must be an int >= 1, got {describe(maxsize)}",
-                field="maxsize",
-                value=maxsize,
-            )
+        check_count(maxsize, "maxsize")
         check_clock(clock)
         self.ttl = float(ttl)
         self.maxsize = maxsize

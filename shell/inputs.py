@@ -14,6 +14,7 @@ __all__ = [
     "MAX_SECONDS",
     "as_batch",
     "check_clock",
+    "check_count",
     "check_name",
     "check_release_args",
     "check_reserve_args",
@@ -123,6 +124,23 @@ def check_version(value: Any, field: str = "since_version") -> int | None:
 MAX_SECONDS = 1e9
 #: Largest clock reading accepted (a monotonic or epoch clock is far below it).
 MAX_CLOCK = 1e15
+
+
+def check_count(value: Any, field: str, none_ok: bool = False) -> int | None:
+    """Return a count of items: an int >= 1 (or None when ``none_ok``).
+
+    Raises:
+        InvalidArgumentError: naming ``field`` and the value.
+    """
+    if value is None and none_ok:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(
+            f"{field} must be an int >= 1{' or None' if none_ok else ''}, got {describe(value)}",
+            field=field,
+            value=value,
+        )
+    return value
 
 
 def check_seconds(value: Any, field: str, none_ok: bool = False) -> float | None:

@@ -31,7 +31,6 @@ from core.errors import StateError
 from shell._flush_policy import (
     DROP,
     REQUEUE,
-    check_count,
     check_flush,
     check_policy,
     check_target,
@@ -44,6 +43,7 @@ from shell._store_sending import new_command_id
 from shell.aio._flushing import with_id, without_id
 from shell.aio.managers import AsyncBudgetManager, AsyncStateManager
 from shell.errors import StateUnavailable
+from shell.inputs import check_count
 
 __all__ = ["AsyncStateBatcher"]
 
@@ -84,7 +84,7 @@ class AsyncStateBatcher:
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self._policy = check_policy(clock, timer, backend, job_id, max_items, max_delay)
-        pending = check_count(max_pending, "max_pending", none_ok=False)
+        pending = check_count(max_pending, "max_pending")
         assert pending is not None  # none_ok is False
         self._max_pending = pending
         self._batch = empty_batch()

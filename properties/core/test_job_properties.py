@@ -7,6 +7,7 @@ run the very same body (the mutants test against deliberately broken reducers).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -300,3 +301,32 @@ def test_job_matches_naive_model(
             else:
                 assert kind is None, (update, kind)
             _assert_agrees(job, model)
+
+
+@given(
+    st.none() | timestamps,
+    st.lists(st.sampled_from(TASK_IDS), unique=True, min_size=1, max_size=6),
+    st.data(),
+)
+def test_batches_match_naive_model(
+    created_at: float | None, task_ids: list[str], data: st.DataObject
+) -> None:
+    """A batch equals a plain-dict model fed one update at a time, or fails as its first bad one."""
+    job = new_job("job", "audience", created_at)
+    model = JobModel(created_at)
+    specs = [data.draw(task_specs(task_id)) for task_id in task_ids]
+    job = add_tasks(job, specs)
+    for spec in specs:
+        model.add(spec)
+    for _ in range(3):
+        batch = data.draw(update_lists(job, max_size=12))
+        trial = copy.deepcopy(model)
+        kind = next((k for k in map(trial.apply, batch) if k is not None), None)
+        try:
+            after = apply_task_updates(job, batch)
+        except StateError as err:
+            assert _KINDS.get(type(err)) == kind, (batch, err)
+        else:
+            assert kind is None, (batch, kind)
+            job, model = after, trial
+        _assert_agrees(job, model)

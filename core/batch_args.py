@@ -9,12 +9,12 @@ original exception chained as its cause, before any state is touched.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from core.errors import InvalidStateError, StateError, describe
 
-__all__ = ["check_state", "item_ident", "item_list", "plain_mapping"]
+__all__ = ["check_keys", "check_state", "item_ident", "item_list", "plain_mapping"]
 
 _S = TypeVar("_S")
 
@@ -110,3 +110,34 @@ def item_ident(item: Any, key: str) -> Any:
         except Exception:
             ident = None
     return ident
+
+
+def check_keys(
+    data: Mapping[str, Any],
+    allowed: frozenset[str],
+    required: Sequence[str],
+    where: str,
+    error: type[StateError],
+) -> None:
+    """Raise ``error`` for the first unknown key of ``data``, then the first missing one. O(keys).
+
+    The one rule for the keys of every mapping a caller passes (a task spec,
+    an update, a budget, an agent, a cost record). ``data`` is a plain dict
+    (`plain_mapping`'s result): reading it runs no caller code. ``required``
+    is checked in its order.
+    """
+    if not allowed.issuperset(data):
+        key = next(k for k in data if k not in allowed)
+        raise error(
+            f"{where} has unknown key {describe(key)} "
+            f"(allowed: {', '.join(sorted(allowed))}), got {describe(data[key])}",
+            field=key,
+            value=data[key],
+        )
+    for key in required:
+        if key not in data:
+            raise error(
+                f"{where} is missing required key {key!r}, got {describe(data)}",
+                field=key,
+                value=None,
+            )

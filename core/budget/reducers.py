@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMapEvolver
 
-from core.batch_args import check_state, item_ident
+from core.batch_args import check_keys, check_state, item_ident
 from core.budget.money import (
     ZERO,
     format_money,
@@ -41,7 +41,6 @@ from core.budget.types import (
     ReservationDecision,
     budget_error,
     check_iterable,
-    check_keys,
     check_mapping,
     check_name,
     new_price_policy,
@@ -76,7 +75,7 @@ _BUDGET_KEYS = frozenset({"total_budget"})
 
 
 def _agent_from_config(config: Mapping[str, Any], where: str) -> AgentBudget:
-    check_keys(config, _AGENT_KEYS, frozenset({"name"}), where)
+    check_keys(config, _AGENT_KEYS, ("name",), where, BudgetError)
     name = check_name(config["name"], "name")
     return AgentBudget(
         name=name,
@@ -107,7 +106,7 @@ def new_budget(
             names or a bad policy, naming field and value.
     """
     config = {} if budget_config is None else check_mapping(budget_config, "budget_config")
-    check_keys(config, _BUDGET_KEYS, frozenset(), "budget_config")
+    check_keys(config, _BUDGET_KEYS, (), "budget_config", BudgetError)
     total = to_optional_money(config.get("total_budget"), "total_budget")
 
     if policy is None:

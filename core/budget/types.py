@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from pyrsistent.typing import PMap, PVector
 
-from core.batch_args import item_list, plain_mapping
+from core.batch_args import check_keys, item_list, plain_mapping
 from core.budget.money import ZERO, to_money
 from core.errors import BudgetError, describe
 from core.timestamps import epoch_seconds
@@ -29,7 +29,6 @@ __all__ = [
     "ReservationDecision",
     "budget_error",
     "check_iterable",
-    "check_keys",
     "check_mapping",
     "check_name",
     "new_price_policy",
@@ -155,30 +154,6 @@ def check_mapping(value: Any, field: str) -> Mapping[str, Any]:
     return plain_mapping(value, field, BudgetError)
 
 
-def check_keys(
-    data: Mapping[str, Any], allowed: frozenset[str], required: frozenset[str], where: str
-) -> None:
-    """Raise `BudgetError` for the first unknown key of ``data``, then the first missing one.
-
-    ``data`` is a plain dict (`check_mapping`'s result): reading it runs no caller code.
-    """
-    for key in data:
-        if key not in allowed:
-            raise BudgetError(
-                f"{where} has unknown key {describe(key)} "
-                f"(allowed: {', '.join(sorted(allowed))}), got {describe(data[key])}",
-                field=key,
-                value=data[key],
-            )
-    for key in sorted(required):
-        if key not in data:
-            raise BudgetError(
-                f"{where} is missing required key {key!r}, got {describe(data)}",
-                field=key,
-                value=None,
-            )
-
-
 def check_iterable(value: Any, field: str) -> list[Any]:
     """Return a batch argument as a list; a lone mapping or string is refused, not iterated."""
     return item_list(value, field, BudgetError, "mappings")
@@ -201,7 +176,7 @@ def new_price_policy(drift_threshold: Any = "0.10", window: Any = 5) -> PricePol
 
 
 _RECORD_KEYS = frozenset({"agent_name", "expected", "actual", "job_id", "at"})
-_RECORD_REQUIRED = frozenset({"agent_name", "expected", "actual", "job_id"})
+_RECORD_REQUIRED = ("actual", "agent_name", "expected", "job_id")  # checked in this order
 
 
 def parse_cost_record(record: Any) -> CostRecord:
@@ -219,7 +194,7 @@ def parse_cost_record(record: Any) -> CostRecord:
             naming the field and value.
     """
     data = check_mapping(record, "record")
-    check_keys(data, _RECORD_KEYS, _RECORD_REQUIRED, "cost record")
+    check_keys(data, _RECORD_KEYS, _RECORD_REQUIRED, "cost record", BudgetError)
     return CostRecord(
         agent_name=check_name(data["agent_name"], "agent_name"),
         job_id=check_name(data["job_id"], "job_id"),

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from typing import Any, NamedTuple
 
-from core.batch_args import item_ident, item_list, plain_mapping
+from core.batch_args import check_keys, item_ident, item_list, plain_mapping
 from core.errors import InvalidTaskError, StateError, describe
 from core.frozen import freeze
 from core.jobs.ids import check_id
@@ -115,16 +115,7 @@ def task_from_spec(spec: TaskRecord | Mapping[str, Any]) -> TaskRecord:
     if isinstance(spec, TaskRecord):
         return check_record(spec)
     data = plain_mapping(spec, "task", InvalidTaskError)
-    if not TASK_SPEC_KEYS.issuperset(data):
-        key = next(k for k in data if k not in TASK_SPEC_KEYS)
-        raise InvalidTaskError(
-            f"unknown task key {describe(key)}; allowed keys are {sorted(TASK_SPEC_KEYS)}",
-            field=key,
-            value=data[key],
-        )
-    for key in ("task_id", "agent_name"):
-        if key not in data:
-            raise InvalidTaskError(f"task is missing required key {key!r}", field=key, value=None)
+    check_keys(data, TASK_SPEC_KEYS, ("task_id", "agent_name"), "task", InvalidTaskError)
     return new_task(
         data["task_id"], data["agent_name"], data.get("input_data"), data.get("round", 1)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from core.batch_args import plain_mapping
+from core.batch_args import check_keys, plain_mapping
 from core.errors import InvalidUpdateError, describe
 from core.frozen import freeze
 from core.jobs.ids import check_id
@@ -23,7 +23,6 @@ __all__ = [
 REQUIRED_UPDATE_KEYS = frozenset({"task_id", "status"})
 OPTIONAL_UPDATE_KEYS = frozenset({"result", "error", "at"})
 ALLOWED_UPDATE_KEYS = REQUIRED_UPDATE_KEYS | OPTIONAL_UPDATE_KEYS
-_MISSING: Any = object()
 _new_tuple = tuple.__new__
 
 
@@ -80,20 +79,11 @@ def parse_update(update: Mapping[str, Any] | TaskUpdate) -> TaskUpdate:
     if isinstance(update, TaskUpdate):
         return checked_update(*update)
     update = plain_mapping(update, "update", InvalidUpdateError)
-    if not ALLOWED_UPDATE_KEYS.issuperset(update):
-        key = next(k for k in update if k not in ALLOWED_UPDATE_KEYS)
-        raise InvalidUpdateError(
-            f"unknown update key {describe(key)}; allowed keys are {sorted(ALLOWED_UPDATE_KEYS)}",
-            field=key,
-            value=update[key],
-        )
+    check_keys(update, ALLOWED_UPDATE_KEYS, ("task_id", "status"), "update", InvalidUpdateError)
     get = update.get
-    task_id = get("task_id", _MISSING)
-    status = get("status", _MISSING)
-    for key, value in (("task_id", task_id), ("status", status)):
-        if value is _MISSING:
-            raise InvalidUpdateError(f"update is missing required key {describe(key)}", field=key)
-    return checked_update(task_id, status, get("result"), get("error"), get("at"))
+    return checked_update(
+        update["task_id"], update["status"], get("result"), get("error"), get("at")
+    )
 
 
 def checked_update(task_id: Any, status: Any, result: Any, error: Any, at: Any) -> TaskUpdate:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.batch_args import check_keys
 from core.jobs.task_update import REQUIRED_UPDATE_KEYS
 from shell.errors import InvalidArgumentError
 
@@ -176,17 +177,12 @@ def check_object(body: Any, component: str) -> dict[str, Any]:
             f"the request body must be a JSON object ({component}), got {type(body).__name__}",
             field="body",
         )
-    for key in body:
-        if key not in schema["properties"]:
-            raise InvalidArgumentError(
-                f"unknown key {key!r}; allowed keys are {sorted(schema['properties'])}",
-                field=key,
-                value=body[key],
-            )
-    for key in schema["required"]:
-        if key not in body:
-            raise InvalidArgumentError(f"missing key {key!r} ({component})", field=key)
-    return dict(body)
+    data = dict(body)
+    where = f"the request body ({component})"
+    check_keys(
+        data, frozenset(schema["properties"]), schema["required"], where, InvalidArgumentError
+    )
+    return data
 
 
 def check_array(body: Any, component: str) -> list[Any]:

@@ -73,7 +73,7 @@ def test_a_non_str_extra_key_in_a_task_spec_is_an_invalid_task_error_naming_it()
         add_tasks(new_job("j", "d"), [{"task_id": "t", "agent_name": "a", 7: "x"}])
     assert info.value.field == "7"
     assert info.value.value == "x"
-    assert "unknown task key 7" in str(info.value)
+    assert "task has unknown key 7" in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_body_shapes_follow_the_core_keys() -> None:
     assert set(COMPONENTS["TaskSpec"]["properties"]) == TASK_SPEC_KEYS
     assert set(COMPONENTS["TaskUpdate"]["properties"]) == ALLOWED_UPDATE_KEYS
     assert check_object({"description": "d"}, "NewJob") == {"description": "d"}
-    with pytest.raises(InvalidArgumentError, match="missing key 'reservation_id'"):
+    with pytest.raises(InvalidArgumentError, match="missing required key 'reservation_id'"):
         check_object({"agent_name": "a"}, "Reservation")
     with pytest.raises(InvalidArgumentError):
         check_array({"task_id": "t"}, "TaskSpec")

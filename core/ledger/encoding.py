@@ -17,7 +17,7 @@ dropped; a bad entry followed by good ones is corruption and is refused.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from pyrsistent import pmap, pvector
@@ -35,6 +35,7 @@ from core.jobs._columns import UpdateColumns, to_update_columns
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.status import TaskStatus
 from core.jobs.task import TaskRecord
+from core.ledger._lazy import LazyMap
 from core.ledger._values import decode_value, dumps, encode_rows, encode_value, loads
 from core.ledger.commands import FORMAT_VERSION, KINDS, Command, entry_body, fingerprint
 from core.ledger.state import LedgerState, Remembered, apply_command, open_ledger
@@ -136,8 +137,62 @@ def _decode_reply(data: Any) -> Any:
     return ReservationDecision(*decoded) if tag == "decision" else decoded
 
 
-def _encode_replies(replies: Any) -> list[list[Any]]:
-    """Remembered replies as three parallel lists (ids, digests, replies): fast to read back."""
+def _read_lazily(decode: Callable[[Any], Any], raw: Any, what: str) -> Any:
+    """``decode(raw)`` of an entry a snapshot held, a malformed one as `JournalFormatError`.
+
+    Recovery checks the shape of what it keeps encoded at C speed; the inside
+    of an entry (covered by the snapshot's checksum) is only read here.
+    """
+    try:
+        return decode(raw)
+    except StateError:
+        raise
+    except (ArithmeticError, LookupError, TypeError, ValueError) as err:
+        raise JournalFormatError(
+            f"{what} in the snapshot is malformed: {err!r}", field="snapshot"
+        ) from err
+
+
+class _ReplyRows:
+    """A snapshot's remembered replies as read: a `LazyMap` over their ids decodes one by index."""
+
+    __slots__ = ("digests", "replies")
+
+    def __init__(self, digests: list[str], replies: list[Any]) -> None:
+        self.digests = digests
+        self.replies = replies
+
+    def __call__(self, index: Any) -> Remembered:
+        """The remembered reply at ``index``. O(size of that reply)."""
+        reply = _read_lazily(_decode_reply, self.replies[index], "a remembered reply")
+        return Remembered(self.digests[index], reply)
+
+
+# A reply is encoded as one of these (`_encode_reply`): checked at C speed on reading.
+_REPLY_TYPES = frozenset({int, str, type(None), list})
+
+
+def _only(items: list[Any], kinds: frozenset[type] | set[type], what: str) -> None:
+    """Refuse a list holding other than ``kinds``; one C-level pass over the distinct types."""
+    if type(items) is not list or not set(map(type, items)) <= kinds:
+        raise JournalFormatError(f"malformed snapshot: bad {what}", field="snapshot")
+
+
+def _encode_replies(replies: LazyMap[Remembered]) -> list[list[Any]]:
+    """Remembered replies as three parallel lists (ids, digests, replies): fast to read back.
+
+    Those read from the last snapshot are written as they were read, not
+    encoded again: O(n) at C speed plus O(replies applied since).
+    """
+    rows, base, added = replies.decoder, replies.base, replies.added
+    if not replies.shadowed and (not base or isinstance(rows, _ReplyRows)):
+        digests = rows.digests if isinstance(rows, _ReplyRows) else []
+        encoded = rows.replies if isinstance(rows, _ReplyRows) else []
+        return [
+            [*base, *added.keys()],
+            [*digests, *(r.digest for r in added.values())],
+            [*encoded, *(_encode_reply(r.reply) for r in added.values())],
+        ]
     return [
         list(replies.keys()),
         [r.digest for r in replies.values()],
@@ -145,10 +200,57 @@ def _encode_replies(replies: Any) -> list[list[Any]]:
     ]
 
 
-def _decode_replies(data: Any) -> Any:
+def _decode_replies(data: Any) -> LazyMap[Remembered]:
+    """Index a generation of replies by command id at C speed; each decodes when recalled. O(n)."""
     ids, digests, replies = data
-    remembered = map(Remembered, digests, map(_decode_reply, replies))
-    return pmap(dict(zip(ids, remembered, strict=True)))
+    _only(ids, {str}, "remembered command ids")
+    _only(digests, {str}, "remembered digests")
+    _only(replies, _REPLY_TYPES, "remembered replies")
+    index = dict(zip(ids, range(len(ids)), strict=True))
+    if not len(index) == len(digests) == len(replies) == len(ids):
+        raise JournalFormatError("malformed snapshot: uneven remembered replies", field="snapshot")
+    return LazyMap(index, _ReplyRows(digests, replies))
+
+
+def _encode_summary(summary: Any) -> Any:
+    """A closed job's frozen summary as `encode_value` writes it inside the map of them."""
+    return encode_value(summary, "value", 1)
+
+
+def _decode_summary(raw: Any) -> Any:
+    """A closed job's summary as the snapshot held it, decoded when it is read."""
+    return _read_lazily(decode_value, raw, "a closed job's summary")
+
+
+def _encode_closed(closed: LazyMap[Any]) -> Any:
+    """Closed summaries as `encode_value` of their dict: those read from a snapshot as read."""
+    if closed.base and closed.decoder is not _decode_summary:
+        return encode_value(dict(closed))
+    encoded = closed.encoded(_encode_summary)
+    if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+        # encode_value escapes a lone "$" key (a job id may be "$dec"): the same here.
+        return {"$map": [[key, value] for key, value in encoded.items()]}
+    return encoded
+
+
+def _decode_closed(data: Any) -> LazyMap[Any]:
+    """Closed summaries kept encoded (each decodes when read); O(1) beyond the parse."""
+    if type(data) is not dict:
+        raise JournalFormatError("malformed snapshot: bad closed jobs", field="snapshot")
+    if len(data) == 1 and next(iter(data)).startswith("$"):
+        # A lone job id starting with "$" is escaped by encode_value: decoded at once.
+        decoded = decode_value(data)
+        if not isinstance(decoded, Mapping):
+            raise JournalFormatError("malformed snapshot: bad closed jobs", field="snapshot")
+        return LazyMap(added=pmap(decoded))
+    return LazyMap(data, _decode_summary)
+
+
+def _decode_versions(data: Any) -> LazyMap[int]:
+    """Job versions as read; O(jobs) at C speed."""
+    if type(data) is not dict or not set(map(type, data.values())) <= {int}:
+        raise JournalFormatError("malformed snapshot: bad versions", field="snapshot")
+    return LazyMap(data)
 
 
 def _encode_budget(budget: BudgetState) -> Any:
@@ -206,8 +308,8 @@ def encode_snapshot(state: LedgerState) -> str:
             "applied": state.applied,
             "remember": state.remember,
             "jobs": [_encode_job(job) for job in state.jobs.values()],
-            "versions": dict(state.versions),
-            "closed": encode_value(dict(state.closed)),
+            "versions": state.versions.encoded(int),
+            "closed": _encode_closed(state.closed),
             "budget": _encode_budget(state.budget),
             "budget_version": state.budget_version,
             "released": encode_value(dict(state.released)),
@@ -228,8 +330,8 @@ def decode_snapshot(text: Any, check: Any) -> LedgerState:
         newer, older = map(_decode_replies, data["replies"])
         return LedgerState(
             jobs=pmap(jobs),
-            versions=pmap(data["versions"]),
-            closed=pmap(decode_value(data["closed"])),
+            versions=_decode_versions(data["versions"]),
+            closed=_decode_closed(data["closed"]),
             budget=_decode_budget(data["budget"]),
             budget_version=data["budget_version"],
             released=pmap(decode_value(data["released"])),

@@ -36,6 +36,7 @@ from core.jobs._columns import stamped_columns
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import apply_task_updates
 from core.jobs.summary import summarize_job
+from core.ledger._lazy import LazyMap
 from core.ledger.commands import Command
 
 __all__ = [
@@ -69,6 +70,11 @@ class LedgerState(NamedTuple):
         jobs: Open jobs by id.
         versions: Every job's version (open or closed): 1 at creation, +1 per change.
         closed: Final summaries of closed jobs, frozen.
+
+    ``versions``, ``closed`` and both generations of replies grow with the
+    journal: they are lazy maps (`core.ledger._lazy.LazyMap`), so a state read
+    from a snapshot decodes one of their entries only when it is read.
+
         budget: The budget.
         budget_version: 1 at creation, +1 per change of the budget.
         released: Reservation ids already released (each gives back at most once).
@@ -80,13 +86,13 @@ class LedgerState(NamedTuple):
     """
 
     jobs: PMap[str, JobExecution]
-    versions: PMap[str, int]
-    closed: PMap[str, Any]
+    versions: LazyMap[int]
+    closed: LazyMap[Any]
     budget: BudgetState
     budget_version: int
     released: PMap[str, Decimal]
-    replies: PMap[str, Remembered]
-    older_replies: PMap[str, Remembered]
+    replies: LazyMap[Remembered]
+    older_replies: LazyMap[Remembered]
     remember: int
     applied: int
 
@@ -111,19 +117,23 @@ def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerSta
         {"total_budget": total},
         [{"name": n, "price": p, "max_total_spend": limit} for n, p, limit in agents],
     )
-    state = LedgerState(pmap(), pmap(), pmap(), budget, 1, pmap(), pmap(), pmap(), remember, 1)
-    return state._replace(replies=pmap({command.command_id: Remembered(command.digest, None)}))
+    first = LazyMap[Remembered]().set(command.command_id, Remembered(command.digest, None))
+    return LedgerState(
+        pmap(), LazyMap(), LazyMap(), budget, 1, pmap(), first, LazyMap(), remember, 1
+    )
 
 
 def _recall(state: LedgerState, command_id: str) -> Remembered | None:
-    found = state.replies.get(command_id)
-    return state.older_replies.get(command_id) if found is None else found
+    found: Remembered | None = state.replies.get(command_id)
+    if found is None:
+        found = state.older_replies.get(command_id)
+    return found
 
 
 def _remember(state: LedgerState, command: Command, reply: Any) -> LedgerState:
     replies, older = state.replies, state.older_replies
     if len(replies) >= state.remember:
-        replies, older = pmap(), replies
+        replies, older = LazyMap(), replies
     return state._replace(
         replies=replies.set(command.command_id, Remembered(command.digest, reply)),
         older_replies=older,

@@ -16,7 +16,7 @@ import contextlib
 import threading
 
 from core.errors import StateError
-from core.ledger import LedgerState, encode_snapshot
+from core.ledger import EncodedSnapshot, LedgerState, encode_snapshot_since
 from shell.journal import Journal, open_journal
 
 __all__ = ["SnapshotWriter"]
@@ -31,7 +31,10 @@ class SnapshotWriter:
         name: The store's name in the journal.
 
     Requests that arrive while one is being written coalesce: only the newest
-    is written next (an older snapshot would be superseded anyway).
+    is written next (an older snapshot would be superseded anyway). Each
+    snapshot reuses the text of the jobs unchanged since the one before
+    (`core.ledger.encode_snapshot_since`), so it costs in proportion to the
+    jobs that changed; the writer keeps the last snapshot's jobs until the next.
     """
 
     def __init__(self, url: str, name: str) -> None:
@@ -40,6 +43,7 @@ class SnapshotWriter:
         self._journal: Journal | None = None
         self._changed = threading.Condition()
         self._wanted: LedgerState | None = None
+        self._last: EncodedSnapshot | None = None  # only the writing thread touches it
         self._busy = False
         self.written = 0
 
@@ -79,5 +83,7 @@ class SnapshotWriter:
     def _write(self, state: LedgerState) -> None:
         if self._journal is None:
             self._journal = open_journal(self._url)
-        self._journal.write_snapshot(self._name, state.applied, encode_snapshot(state))
+        encoded = encode_snapshot_since(state, self._last)
+        self._journal.write_snapshot(self._name, state.applied, encoded.text)
+        self._last = encoded
         self.written += 1

@@ -20,11 +20,13 @@ from core.ledger.commands import (
     update_tasks_command,
 )
 from core.ledger.encoding import (
+    EncodedSnapshot,
     Recovered,
     checksum,
     decode_entry,
     decode_snapshot,
     encode_snapshot,
+    encode_snapshot_since,
     recover_state,
 )
 from core.ledger.state import (
@@ -42,6 +44,7 @@ from core.ledger.state import (
 __all__ = [
     "FORMAT_VERSION",
     "Command",
+    "EncodedSnapshot",
     "LedgerState",
     "Recovered",
     "add_tasks_command",
@@ -53,6 +56,7 @@ __all__ = [
     "decode_entry",
     "decode_snapshot",
     "encode_snapshot",
+    "encode_snapshot_since",
     "job_state",
     "job_summary",
     "job_version",

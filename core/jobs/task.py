@@ -19,8 +19,8 @@ __all__ = [
     "TaskRecord",
     "check_record",
     "iter_task_records",
+    "moved_record",
     "new_task",
-    "record_columns",
     "records_from_columns",
     "task_from_spec",
 ]
@@ -60,19 +60,27 @@ class TaskRecord(NamedTuple):
 _new_tuple = tuple.__new__
 
 
-def record_columns(records: Sequence[TaskRecord]) -> tuple[tuple[Any, ...], ...]:
-    """Return the records' fields as columns, one per field in `TaskRecord`'s order. O(n), in C.
+def moved_record(
+    task: TaskRecord,
+    status: TaskStatus,
+    result: Any,
+    error: str | None,
+    started_at: float | None,
+    completed_at: float | None,
+) -> TaskRecord:
+    """Return ``task`` with a new status, result, error and timestamps, unchecked.
 
-    Unpack the result into exactly as many names as the record has fields:
-    a field added later then fails loudly instead of shifting the columns.
+    Equal to ``task._replace(...)`` with those fields, at about a fifth of its
+    cost (one tuple build, no keyword handling). O(1).
     """
-    if not records:
-        return tuple(() for _ in TaskRecord._fields)
-    return tuple(zip(*records, strict=True))
+    return _new_tuple(
+        TaskRecord,
+        (task[0], task[1], task[2], status, result, error, started_at, completed_at, task[8]),
+    )
 
 
 def records_from_columns(columns: Sequence[Sequence[Any]]) -> list[TaskRecord]:
-    """Return the records whose fields are ``columns`` (one per field), unchecked. O(n), in C."""
+    """Return the records whose fields are ``columns`` (a column per field), unchecked. O(n)."""
     return list(map(_new_tuple, repeat(TaskRecord), zip(*columns, strict=True)))
 
 

@@ -13,11 +13,12 @@ from tcp_proxy import TcpProxy
 import shell._snapshots as snapshots
 from core.errors import UnknownTaskError
 from core.ledger import (
+    EncodedSnapshot,
     LedgerState,
     add_tasks_command,
     create_job_command,
     create_store_command,
-    encode_snapshot,
+    encode_snapshot_since,
     reserve_command,
     update_tasks_command,
 )
@@ -217,12 +218,12 @@ def test_writers_never_wait_for_a_snapshot(
     release = threading.Event()
     encoded: list[int] = []
 
-    def slow_encode(state: LedgerState) -> str:
+    def slow_encode(state: LedgerState, previous: EncodedSnapshot | None) -> EncodedSnapshot:
         encoded.append(state.applied)
         assert release.wait(10.0)
-        return encode_snapshot(state)
+        return encode_snapshot_since(state, previous)
 
-    monkeypatch.setattr(snapshots, "encode_snapshot", slow_encode)
+    monkeypatch.setattr(snapshots, "encode_snapshot_since", slow_encode)
     name = unique_name()
     core = StoreCore(_create(), journal_url, name, snapshot_every=2)
     for i in range(7):  # due at 2 (held up), then 4, 6, 8 while it is
@@ -242,12 +243,12 @@ def test_a_snapshot_that_breaks_leaves_the_writer_usable(
     broken = [True]
     seen: list[BaseException] = []
 
-    def flaky_encode(state: LedgerState) -> str:
+    def flaky_encode(state: LedgerState, previous: EncodedSnapshot | None) -> EncodedSnapshot:
         if broken.pop() if broken else False:
             raise RuntimeError("encoder defect")
-        return encode_snapshot(state)
+        return encode_snapshot_since(state, previous)
 
-    monkeypatch.setattr(snapshots, "encode_snapshot", flaky_encode)
+    monkeypatch.setattr(snapshots, "encode_snapshot_since", flaky_encode)
     monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.exc_value))
     name = unique_name()
     core = StoreCore(_create(), journal_url, name, snapshot_every=2)

@@ -21,7 +21,7 @@ from typing import Any
 from core.errors import JournalFormatError, UnjournalableValueError
 from core.frozen import FrozenDict
 
-__all__ = ["decode_value", "dumps", "encode_rows", "encode_value", "loads"]
+__all__ = ["decode_value", "dumps", "encode_rows", "encode_value", "is_tag_shaped", "loads"]
 
 _PLAIN = (str, int, type(None), bool)
 # Deeper values are refused rather than risk Python's recursion limit.
@@ -48,6 +48,15 @@ def _is_float(item: Any) -> bool:
     return type(item) is float
 
 
+def is_tag_shaped(mapping: Mapping[str, Any]) -> bool:
+    """True for a mapping of exactly one key starting with ``$``: read back, it is a tag. O(1).
+
+    `encode_value` escapes such a mapping of the caller's (``{"$map": ...}``),
+    so that decoding is never ambiguous.
+    """
+    return len(mapping) == 1 and next(iter(mapping)).startswith("$")
+
+
 def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
     """Return ``value`` as plain JSON data (tags for what JSON lacks).
 
@@ -71,9 +80,7 @@ def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
             return list(value)
         return [encode_value(item, field, depth + 1) for item in value]
     if isinstance(value, Mapping):
-        if all(type(key) is str for key in value) and not (
-            len(value) == 1 and next(iter(value)).startswith("$")
-        ):
+        if all(type(key) is str for key in value) and not is_tag_shaped(value):
             return {key: encode_value(item, field, depth + 1) for key, item in value.items()}
         return {
             "$map": [

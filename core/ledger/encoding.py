@@ -36,7 +36,14 @@ from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.status import TaskStatus
 from core.jobs.task import TaskRecord
 from core.ledger._lazy import LazyMap
-from core.ledger._values import decode_value, dumps, encode_rows, encode_value, loads
+from core.ledger._values import (
+    decode_value,
+    dumps,
+    encode_rows,
+    encode_value,
+    is_tag_shaped,
+    loads,
+)
 from core.ledger.commands import FORMAT_VERSION, KINDS, Command, entry_body, fingerprint
 from core.ledger.state import LedgerState, Remembered, apply_command, open_ledger
 
@@ -229,7 +236,7 @@ def _encode_closed(closed: LazyMap[Any]) -> Any:
     if closed.base and closed.decoder is not _decode_summary:
         return encode_value(dict(closed))
     encoded = closed.encoded(_encode_summary)
-    if len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+    if is_tag_shaped(encoded):
         # encode_value escapes a lone "$" key (a job id may be "$dec"): the same here.
         return {"$map": [[key, value] for key, value in encoded.items()]}
     return encoded
@@ -239,7 +246,7 @@ def _decode_closed(data: Any) -> LazyMap[Any]:
     """Closed summaries kept encoded (each decodes when read); O(1) beyond the parse."""
     if type(data) is not dict:
         raise JournalFormatError("malformed snapshot: bad closed jobs", field="snapshot")
-    if len(data) == 1 and next(iter(data)).startswith("$"):
+    if is_tag_shaped(data):
         # A lone job id starting with "$" is escaped by encode_value: decoded at once.
         decoded = decode_value(data)
         if not isinstance(decoded, Mapping):

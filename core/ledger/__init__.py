@@ -20,6 +20,7 @@ from core.ledger.commands import (
     update_tasks_command,
 )
 from core.ledger.encoding import (
+    SNAPSHOT_FORMAT_VERSION,
     EncodedSnapshot,
     Recovered,
     checksum,
@@ -43,6 +44,7 @@ from core.ledger.state import (
 
 __all__ = [
     "FORMAT_VERSION",
+    "SNAPSHOT_FORMAT_VERSION",
     "Command",
     "EncodedSnapshot",
     "LedgerState",

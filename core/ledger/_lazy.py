@@ -1,8 +1,8 @@
 """A mapping whose entries read from a snapshot stay encoded until one is read.
 
-A store's remembered replies (two generations of up to `remember` command
-ids), its closed jobs' final summaries and every job's version grow with the
-journal: the replies up to their cap, the others for ever. Rebuilding each
+A store's closed jobs' final summaries and every job's version grow with the
+journal for ever (its remembered replies up to their window, which has a
+structure of its own: `core.ledger._window`). Rebuilding each
 entry as a Python value (and a `pyrsistent` map of them) made recovery grow
 with them. A `LazyMap` instead keeps what ``json.loads`` built at C speed
 when the snapshot was read, its *base* (a plain dict from key to the

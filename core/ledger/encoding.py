@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Mapping
+from itertools import islice
 from typing import Any, NamedTuple
 
 from pyrsistent import pmap, pvector
@@ -44,10 +45,18 @@ from core.ledger._values import (
     is_tag_shaped,
     loads,
 )
+from core.ledger._window import ReplyWindow
 from core.ledger.commands import FORMAT_VERSION, KINDS, Command, entry_body, fingerprint
-from core.ledger.state import LedgerState, Remembered, apply_command, open_ledger
+from core.ledger.state import (
+    DEFAULT_REMEMBER,
+    LedgerState,
+    Remembered,
+    apply_command,
+    open_ledger,
+)
 
 __all__ = [
+    "SNAPSHOT_FORMAT_VERSION",
     "EncodedSnapshot",
     "Recovered",
     "checksum",
@@ -64,18 +73,24 @@ def checksum(text: str) -> str:
     return f"{zlib.crc32(text.encode('utf-8')):08x}"
 
 
-def _checked(text: Any, check: Any, what: str) -> dict[str, Any]:
-    """Parse a journal text after verifying its checksum and format version."""
+#: Version of the snapshot format. 2 (since 0.5.0): the remembered command ids are
+#: one window, oldest first; a version 1 snapshot (two generations of ids, in no
+#: order) is skipped, and recovery starts from an older snapshot or the first entry.
+SNAPSHOT_FORMAT_VERSION = 2
+
+
+def _checked(text: Any, check: Any, what: str, newest: int = FORMAT_VERSION) -> dict[str, Any]:
+    """Parse a journal text after verifying its checksum and format version (at most ``newest``)."""
     if not isinstance(text, str) or checksum(text) != check:
         raise JournalFormatError(f"{what} fails its checksum (torn or corrupt)", field=what)
     data: dict[str, Any] = loads(text)
     version = data.get("v") if isinstance(data, dict) else None
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise JournalFormatError(f"{what} has no format version", field="v", value=version)
-    if version > FORMAT_VERSION:
+    if version > newest:
         raise JournalFormatError(
             f"{what} was written by a newer format (version {version}; this library reads "
-            f"up to {FORMAT_VERSION}): upgrade eap-state to read it",
+            f"up to {newest}): upgrade eap-state to read it",
             field="v",
             value=version,
         )
@@ -163,7 +178,7 @@ def _read_lazily(decode: Callable[[Any], Any], raw: Any, what: str) -> Any:
 
 
 class _ReplyRows:
-    """A snapshot's remembered replies as read: a `LazyMap` over their ids decodes one by index."""
+    """A snapshot's remembered replies as read: a `ReplyWindow` decodes one by its index."""
 
     __slots__ = ("digests", "replies")
 
@@ -187,30 +202,29 @@ def _only(items: list[Any], kinds: frozenset[type] | set[type], what: str) -> No
         raise JournalFormatError(f"malformed snapshot: bad {what}", field="snapshot")
 
 
-def _encode_replies(replies: LazyMap[Remembered]) -> list[list[Any]]:
-    """Remembered replies as three parallel lists (ids, digests, replies): fast to read back.
+def _encode_replies(replies: ReplyWindow[Remembered]) -> list[list[Any]]:
+    """The remembered replies as three parallel lists (ids, digests, replies), oldest first.
 
-    Those read from the last snapshot are written as they were read, not
-    encoded again: O(n) at C speed plus O(replies applied since).
+    Rows read from the last snapshot and still remembered are written as they
+    were read, not encoded again: O(n) at C speed plus O(replies applied since).
     """
-    rows, base, added = replies.decoder, replies.base, replies.added
-    if not replies.shadowed and (not base or isinstance(rows, _ReplyRows)):
-        digests = rows.digests if isinstance(rows, _ReplyRows) else []
-        encoded = rows.replies if isinstance(rows, _ReplyRows) else []
-        return [
-            [*base, *added.keys()],
-            [*digests, *(r.digest for r in added.values())],
-            [*encoded, *(_encode_reply(r.reply) for r in added.values())],
-        ]
-    return [
-        list(replies.keys()),
-        [r.digest for r in replies.values()],
-        [_encode_reply(r.reply) for r in replies.values()],
-    ]
+    ids = list(islice(replies.base, replies.live_base_rows, None))
+    digests: list[str] = []
+    encoded: list[Any] = []
+    rows = replies.rows
+    if ids:
+        assert isinstance(rows, _ReplyRows)  # a base is only ever read from a snapshot
+        digests = rows.digests[replies.live_base_rows :]
+        encoded = rows.replies[replies.live_base_rows :]
+    for command_id, remembered in replies.recent():
+        ids.append(command_id)
+        digests.append(remembered.digest)
+        encoded.append(_encode_reply(remembered.reply))
+    return [ids, digests, encoded]
 
 
-def _decode_replies(data: Any) -> LazyMap[Remembered]:
-    """Index a generation of replies by command id at C speed; each decodes when recalled. O(n)."""
+def _decode_replies(data: Any, remember: Any) -> ReplyWindow[Remembered]:
+    """Index the remembered replies by command id at C speed; each decodes when recalled. O(n)."""
     ids, digests, replies = data
     _only(ids, {str}, "remembered command ids")
     _only(digests, {str}, "remembered digests")
@@ -218,7 +232,12 @@ def _decode_replies(data: Any) -> LazyMap[Remembered]:
     index = dict(zip(ids, range(len(ids)), strict=True))
     if not len(index) == len(digests) == len(replies) == len(ids):
         raise JournalFormatError("malformed snapshot: uneven remembered replies", field="snapshot")
-    return LazyMap(index, _ReplyRows(digests, replies))
+    if type(remember) is not int or not 1 <= len(ids) <= remember:
+        raise JournalFormatError(
+            f"malformed snapshot: {len(ids)} remembered ids for a window of {remember!r}",
+            field="snapshot",
+        )
+    return ReplyWindow(remember, index, _ReplyRows(digests, replies))
 
 
 def _encode_summary(summary: Any) -> Any:
@@ -342,7 +361,9 @@ def encode_snapshot_since(state: LedgerState, previous: EncodedSnapshot | None) 
     for job_id, job in state.jobs.items():
         known = earlier.get(job_id)
         jobs[job_id] = known if known is not None and known[0] is job else (job, _job_text(job))
-    head = dumps({"v": FORMAT_VERSION, "applied": state.applied, "remember": state.remember})
+    head = dumps(
+        {"v": SNAPSHOT_FORMAT_VERSION, "applied": state.applied, "remember": state.remember}
+    )
     rest = dumps(
         {
             "versions": state.versions.encoded(int),
@@ -350,7 +371,7 @@ def encode_snapshot_since(state: LedgerState, previous: EncodedSnapshot | None) 
             "budget": _encode_budget(state.budget),
             "budget_version": state.budget_version,
             "released": encode_value(dict(state.released)),
-            "replies": [_encode_replies(state.replies), _encode_replies(state.older_replies)],
+            "replies": _encode_replies(state.replies),
         }
     )
     # The same text as dumps of one object with "jobs" fourth: compact JSON of an
@@ -369,10 +390,16 @@ def decode_snapshot(text: Any, check: Any) -> LedgerState:
     Raises:
         JournalFormatError: a bad checksum, a newer format or a malformed snapshot.
     """
-    data = _checked(text, check, "snapshot")
+    data = _checked(text, check, "snapshot", SNAPSHOT_FORMAT_VERSION)
+    if data["v"] < SNAPSHOT_FORMAT_VERSION:
+        raise JournalFormatError(
+            f"snapshot was written in format {data['v']}, which this library does not read "
+            "back (its command ids were kept in no order): recovery starts further back",
+            field="v",
+            value=data["v"],
+        )
     try:
         jobs = {job.job_id: job for job in map(_decode_job, data["jobs"])}
-        newer, older = map(_decode_replies, data["replies"])
         return LedgerState(
             jobs=pmap(jobs),
             versions=_decode_versions(data["versions"]),
@@ -380,18 +407,16 @@ def decode_snapshot(text: Any, check: Any) -> LedgerState:
             budget=_decode_budget(data["budget"]),
             budget_version=data["budget_version"],
             released=pmap(decode_value(data["released"])),
-            replies=newer,
-            older_replies=older,
-            remember=data["remember"],
+            replies=_decode_replies(data["replies"], data["remember"]),
             applied=data["applied"],
         )
     except (StateError, KeyError, TypeError, ValueError) as err:
         raise JournalFormatError(f"malformed snapshot: {err!r}", field="snapshot") from err
 
 
-def _is_newer(err: JournalFormatError) -> bool:
+def _is_newer(err: JournalFormatError, newest: int = FORMAT_VERSION) -> bool:
     """True for the error of a text written by a newer format: never skipped or dropped."""
-    return err.field == "v" and isinstance(err.value, int) and err.value > FORMAT_VERSION
+    return err.field == "v" and isinstance(err.value, int) and err.value > newest
 
 
 class Recovered(NamedTuple):
@@ -415,7 +440,9 @@ class Recovered(NamedTuple):
 Rows = Iterable[tuple[int, str, str]]
 
 
-def recover_state(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Recovered:
+def recover_state(
+    snapshots: Rows, entries_after: Callable[[int], Rows], remember: int = DEFAULT_REMEMBER
+) -> Recovered:
     """Rebuild a store from its newest readable snapshot and the entries after it.
 
     Args:
@@ -423,13 +450,15 @@ def recover_state(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Reco
             only until one decodes.
         entries_after: Returns the ``(seq, text, checksum)`` entry rows after a
             sequence number, in order.
+        remember: The window of command ids of a store rebuilt from its first
+            entry (`open_ledger`); a snapshot carries its own.
 
     Raises:
         JournalFormatError: no store (no snapshot and no first entry), a gap in
             the sequence, a corrupt entry before the last, or a newer format.
     """
     try:
-        return _recover(snapshots, entries_after)
+        return _recover(snapshots, entries_after, remember)
     except StateError:
         raise
     except Exception as err:
@@ -440,14 +469,14 @@ def recover_state(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Reco
         ) from err
 
 
-def _recover(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Recovered:
+def _recover(snapshots: Rows, entries_after: Callable[[int], Rows], remember: int) -> Recovered:
     state: LedgerState | None = None
     snapshot_seq = bad = 0
     for seq, text, check in snapshots:
         try:
             state = decode_snapshot(text, check)
         except JournalFormatError as err:
-            if _is_newer(err):
+            if _is_newer(err, SNAPSHOT_FORMAT_VERSION):
                 raise
             bad += 1
             continue
@@ -475,7 +504,10 @@ def _recover(snapshots: Rows, entries_after: Callable[[int], Rows]) -> Recovered
                 raise
             pending = err
             continue
-        state = open_ledger(command) if state is None else apply_command(state, command)[0]
+        if state is None:
+            state = open_ledger(command, remember)
+        else:
+            state = apply_command(state, command)[0]
         replayed += 1
     if state is None:
         raise JournalFormatError("the journal holds no store", field="journal", value=None)

@@ -37,6 +37,7 @@ from core.jobs.job import JobExecution, add_tasks, new_job
 from core.jobs.reducers import apply_task_updates
 from core.jobs.summary import summarize_job
 from core.ledger._lazy import LazyMap
+from core.ledger._window import ReplyWindow
 from core.ledger.commands import Command
 
 __all__ = [
@@ -52,7 +53,7 @@ __all__ = [
     "replay",
 ]
 
-#: How many recent command ids a store remembers at least (it keeps up to twice as many).
+#: How many of the last applied command ids a store remembers, with their replies.
 DEFAULT_REMEMBER = 10_000
 
 
@@ -71,16 +72,16 @@ class LedgerState(NamedTuple):
         versions: Every job's version (open or closed): 1 at creation, +1 per change.
         closed: Final summaries of closed jobs, frozen.
 
-    ``versions``, ``closed`` and both generations of replies grow with the
-    journal: they are lazy maps (`core.ledger._lazy.LazyMap`), so a state read
-    from a snapshot decodes one of their entries only when it is read.
+    ``versions`` and ``closed`` grow with the journal: they are lazy maps
+    (`core.ledger._lazy.LazyMap`), so a state read from a snapshot decodes one
+    of their entries only when it is read.
 
         budget: The budget.
         budget_version: 1 at creation, +1 per change of the budget.
         released: Reservation ids already released (each gives back at most once).
-        replies: Recently applied command ids (this generation).
-        older_replies: The generation before; both are searched.
-        remember: How many ids a generation holds before it becomes the older one.
+        replies: The last `remember` applied command ids with their fingerprints
+            and replies, oldest first (`core.ledger._window.ReplyWindow`; its
+            rows read from a snapshot are decoded when recalled).
         applied: Commands applied so far, the store's creation included: the
             sequence number of the last one.
     """
@@ -91,10 +92,13 @@ class LedgerState(NamedTuple):
     budget: BudgetState
     budget_version: int
     released: PMap[str, Decimal]
-    replies: LazyMap[Remembered]
-    older_replies: LazyMap[Remembered]
-    remember: int
+    replies: ReplyWindow[Remembered]
     applied: int
+
+    @property
+    def remember(self) -> int:
+        """How many of the last applied command ids the store remembers. O(1)."""
+        return self.replies.capacity
 
 
 def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerState:
@@ -103,7 +107,7 @@ def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerSta
     Raises:
         CommandConflictError: ``command`` is not a ``create_store``.
         BudgetError: its config is invalid.
-        InvalidStateError: ``command`` is not a `Command`.
+        InvalidStateError: ``command`` is not a `Command`, or ``remember`` not a positive int.
     """
     check_state(command, Command, "command")
     if command.kind != "create_store":
@@ -117,26 +121,18 @@ def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerSta
         {"total_budget": total},
         [{"name": n, "price": p, "max_total_spend": limit} for n, p, limit in agents],
     )
-    first = LazyMap[Remembered]().set(command.command_id, Remembered(command.digest, None))
-    return LedgerState(
-        pmap(), LazyMap(), LazyMap(), budget, 1, pmap(), first, LazyMap(), remember, 1
-    )
-
-
-def _recall(state: LedgerState, command_id: str) -> Remembered | None:
-    found: Remembered | None = state.replies.get(command_id)
-    if found is None:
-        found = state.older_replies.get(command_id)
-    return found
+    if type(remember) is not int or remember < 1:
+        raise InvalidStateError(
+            f"remember must be a positive int, got {remember!r}", field="remember", value=remember
+        )
+    window = ReplyWindow[Remembered](remember)
+    first = window.add(command.command_id, Remembered(command.digest, None))
+    return LedgerState(pmap(), LazyMap(), LazyMap(), budget, 1, pmap(), first, 1)
 
 
 def _remember(state: LedgerState, command: Command, reply: Any) -> LedgerState:
-    replies, older = state.replies, state.older_replies
-    if len(replies) >= state.remember:
-        replies, older = LazyMap(), replies
     return state._replace(
-        replies=replies.set(command.command_id, Remembered(command.digest, reply)),
-        older_replies=older,
+        replies=state.replies.add(command.command_id, Remembered(command.digest, reply)),
         applied=state.applied + 1,
     )
 
@@ -154,7 +150,7 @@ def apply_command(state: LedgerState, command: Command) -> tuple[LedgerState, An
     """
     check_state(state, LedgerState, "state")
     check_state(command, Command, "command")
-    earlier = _recall(state, command.command_id)
+    earlier: Remembered | None = state.replies.get(command.command_id)
     if earlier is not None:
         if earlier.digest != command.digest:
             raise CommandConflictError(

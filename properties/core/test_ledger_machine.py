@@ -38,6 +38,7 @@ from core.ledger import (
     close_job_command,
     create_job_command,
     create_store_command,
+    decode_snapshot,
     encode_snapshot,
     encode_snapshot_since,
     job_version,
@@ -56,6 +57,8 @@ STATUSES = st.sampled_from(["pending", "running", "completed", "failed"])
 RESERVATIONS = st.sampled_from([f"r{i}" for i in range(8)])
 PAID_JOBS = st.sampled_from([f"p{i}" for i in range(6)])
 TOTAL = 5
+# A small window of remembered command ids, so that steps evict, snapshot and recover it.
+REMEMBER = 6
 _MOVES = {"pending": {"running", "completed", "failed"}, "running": {"completed", "failed"}}
 
 
@@ -68,7 +71,7 @@ class LedgerMachine(RuleBasedStateMachine):
         create = create_store_command(
             "create", {"total_budget": TOTAL}, [{"name": "a", "price": 1}]
         )
-        self.state: LedgerState = open_ledger(create)
+        self.state: LedgerState = open_ledger(create, REMEMBER)
         self.entries: list[tuple[int, str, str]] = [(1, create.body, checksum(create.body))]
         self.snapshots: list[tuple[int, str, str]] = []
         self.encoded: EncodedSnapshot | None = None
@@ -191,14 +194,25 @@ class LedgerMachine(RuleBasedStateMachine):
     @precondition(lambda self: len(self.acked) > 1)
     @rule(data=st.data())
     def resend(self, data: st.DataObject) -> None:
-        """Resending an acknowledged command returns its first reply and changes nothing."""
+        """Resending a remembered command returns its first reply and changes nothing."""
         command, reply = data.draw(st.sampled_from(self.acked[1:]))
+        if command.command_id not in self._window():
+            # Evicted: the store no longer knows it (the window's documented limit).
+            assert command.command_id not in self.state.replies
+            assert self.state.replies.get(command.command_id) is None
+            return
         state, again = apply_command(self.state, command)
         assert state is self.state and again == reply
 
+    def _window(self) -> list[str]:
+        """The model of the remembered ids: the last `REMEMBER` acknowledged, oldest first."""
+        return [command.command_id for command, _ in self.acked[-REMEMBER:]]
+
     def _recover(self) -> LedgerState:
         recovered = recover_state(
-            reversed(self.snapshots), lambda after: [e for e in self.entries if e[0] > after]
+            reversed(self.snapshots),
+            lambda after: [e for e in self.entries if e[0] > after],
+            REMEMBER,
         )
         # The store removes a dropped torn tail before it writes again.
         self.entries = [e for e in self.entries if e[0] <= recovered.state.applied]
@@ -228,6 +242,10 @@ class LedgerMachine(RuleBasedStateMachine):
         check = checksum(text)
         if corrupt:
             text = text[: len(text) // 2]
+        else:
+            # A good snapshot must read back as it is: recovery would hide a bad one
+            # behind a longer replay.
+            assert decode_snapshot(text, check) == self.state
         self.snapshots.append((self.state.applied, text, check))
 
     @invariant()
@@ -248,6 +266,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert job_summary(self.state, job_id)["job_id"] == job_id
         assert self.state.budget.total_reserved == self.reserved
         assert self.state.budget.total_spent == self.spent
+        assert list(self.state.replies) == self._window()
 
     @invariant()
     def every_ack_journaled_once(self) -> None:
@@ -261,7 +280,10 @@ class LedgerMachine(RuleBasedStateMachine):
         """On every prefix: reservations >= 0 and add up, spend is the sum of records."""
         state: LedgerState | None = None
         for command, _ in self.acked:
-            state = open_ledger(command) if state is None else apply_command(state, command)[0]
+            if state is None:
+                state = open_ledger(command, REMEMBER)
+            else:
+                state = apply_command(state, command)[0]
             budget = state.budget
             assert 0 <= budget.total_reserved <= TOTAL
             assert budget.total_reserved == sum(a.reserved for a in budget.agents.values())

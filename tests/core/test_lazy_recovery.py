@@ -33,7 +33,7 @@ AGENTS = [{"name": "a", "price": "1.5"}]
 
 
 def _history(remember: int = 4) -> tuple[LedgerState, list[tuple[Command, Any]]]:
-    """A store with both generations of replies filled, a closed job and reservations."""
+    """A store whose window of replies is full (some evicted), a closed job and reservations."""
     state = open_ledger(create_store_command("c0", {"total_budget": 100}, AGENTS), remember)
     applied: list[tuple[Command, Any]] = []
     commands = [
@@ -59,22 +59,21 @@ def _read_back(state: LedgerState) -> LedgerState:
 
 
 def test_a_resend_after_recovery_returns_its_first_reply() -> None:
-    """Every remembered id, in either generation, answers a resend with its first reply."""
+    """Every remembered id (the last `remember`) answers a resend with its first reply."""
     state, applied = _history()
     restored = _read_back(state)
-    assert isinstance(restored.replies, LazyMap) and restored.older_replies.base
-    remembered = set(restored.replies) | set(restored.older_replies)
-    for command, reply in applied:
-        if command.command_id in remembered:
-            after, again = apply_command(restored, command)
-            assert after is restored and again == reply and type(again) is type(reply)
+    assert list(restored.replies) == [command.command_id for command, _ in applied[-4:]]
+    assert restored.replies.base
+    for command, reply in applied[-4:]:
+        after, again = apply_command(restored, command)
+        assert after is restored and again == reply and type(again) is type(reply)
 
 
 def test_a_conflicting_resend_after_recovery_is_refused() -> None:
     """A remembered id resent with other arguments raises CommandConflictError after recovery."""
     state, _ = _history()
     restored = _read_back(state)
-    for command_id in [*restored.replies, *restored.older_replies]:
+    for command_id in restored.replies:
         other = create_job_command(command_id, "elsewhere", "other arguments", None)
         with pytest.raises(CommandConflictError):
             apply_command(restored, other)
@@ -109,7 +108,7 @@ def test_a_malformed_remembered_reply_is_a_journal_format_error() -> None:
     """A reply that cannot be decoded raises JournalFormatError when recalled, never ValueError."""
     state, applied = _history(remember=100)
     data = json.loads(encode_snapshot(state))
-    ids, _, replies = data["replies"][0]
+    ids, _, replies = data["replies"]
     replies[ids.index("c3")] = ["decision", [1]]
     text = json.dumps(data)
     restored = decode_snapshot(text, checksum(text))
@@ -120,9 +119,11 @@ def test_a_malformed_remembered_reply_is_a_journal_format_error() -> None:
 @pytest.mark.parametrize(
     "field, value",
     [
-        ("replies", [[["c0"], [], [None]], [[], [], []]]),
-        ("replies", [[["c0"], ["d"], [1.5]], [[], [], []]]),
-        ("replies", [[["c0", "c0"], ["d", "d"], [None, None]], [[], [], []]]),
+        ("replies", [["c0"], [], [None]]),
+        ("replies", [["c0"], ["d"], [1.5]]),
+        ("replies", [["c0", "c0"], ["d", "d"], [None, None]]),
+        ("replies", [[], [], []]),
+        ("replies", [[f"c{i}" for i in range(5)], ["d"] * 5, [None] * 5]),
         ("closed", [["j", {}]]),
         ("versions", {"j1": "2"}),
     ],

@@ -12,6 +12,7 @@ from core.errors import (
     BudgetError,
     CommandConflictError,
     DuplicateJobError,
+    InvalidStateError,
     InvalidTaskError,
     InvalidUpdateError,
     JournalFormatError,
@@ -20,6 +21,7 @@ from core.errors import (
 )
 from core.frozen import FrozenDict, freeze
 from core.ledger import (
+    SNAPSHOT_FORMAT_VERSION,
     Command,
     LedgerState,
     add_tasks_command,
@@ -222,6 +224,40 @@ def test_newer_format_is_refused() -> None:
         decode_entry(body, checksum(body))
     with pytest.raises(JournalFormatError, match="newer format"):
         recover_state([], lambda after: [(1, body, checksum(body))])
+
+
+def test_a_newer_snapshot_format_is_refused() -> None:
+    """A snapshot of a format newer than this library reads stops recovery with a clear error."""
+    state, log = _busy_store()
+    data = json.loads(encode_snapshot(state))
+    data["v"] = SNAPSHOT_FORMAT_VERSION + 1
+    text = json.dumps(data)
+    with pytest.raises(JournalFormatError, match="newer format"):
+        recover_state([(len(log), text, checksum(text))], lambda after: _rows(log)[after:])
+
+
+def test_a_format_1_snapshot_is_skipped_for_a_replay() -> None:
+    """A 0.4.0 snapshot (two generations of ids) is not read: recovery replays the journal."""
+    state, log = _busy_store()
+    data = json.loads(encode_snapshot(state))
+    data["v"] = 1
+    data["replies"] = [data["replies"], [[], [], []]]
+    text = json.dumps(data)
+    with pytest.raises(JournalFormatError, match="format 1") as raised:
+        decode_snapshot(text, checksum(text))
+    assert (raised.value.field, raised.value.value) == ("v", 1)
+    recovered = recover_state([(len(log), text, checksum(text))], lambda after: _rows(log)[after:])
+    assert recovered.bad_snapshots == 1 and recovered.snapshot_seq == 0
+    assert recovered.state == state
+
+
+@pytest.mark.parametrize("remember", [0, -1, True, 1.5, "3", None])
+def test_open_ledger_refuses_a_bad_window(remember: Any) -> None:
+    """A window of remembered ids that is not a positive int is an InvalidStateError naming it."""
+    create = create_store_command("c0", {"total_budget": 10}, [{"name": "a", "price": 1}])
+    with pytest.raises(InvalidStateError, match="remember") as raised:
+        open_ledger(create, remember)
+    assert raised.value.field == "remember" and isinstance(raised.value, ValueError)
 
 
 def test_snapshot_roundtrip_equals_the_state() -> None:

@@ -105,7 +105,7 @@ def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
 
 
 def encode_rows(rows: tuple[tuple[Any, ...], ...], field: str = "value", depth: int = 0) -> Any:
-    """`encode_value` of a tuple of equally long rows, worked out column by column. O(cells).
+    """`encode_value` of a tuple of equally long tuples, worked out column by column. O(cells).
 
     The JSON text of the result is exactly that of ``encode_value(rows, field,
     depth)``; what changes is the cost: a column of plain values (most of a
@@ -118,11 +118,16 @@ def encode_rows(rows: tuple[tuple[Any, ...], ...], field: str = "value", depth: 
     """
     if not rows or not rows[0] or depth + 1 > _MAX_DEPTH or len(set(map(len, rows))) > 1:
         return encode_value(rows, field, depth)
-    columns = [
-        column if _all_plain(column) else [encode_value(item, field, depth + 2) for item in column]
-        for column in zip(*rows, strict=True)
+    columns = list(zip(*rows, strict=True))
+    plain = list(map(_all_plain, columns))
+    if all(plain):
+        # JSON writes a tuple (a record too) as an array: such rows are their own encoding.
+        return list(rows)
+    encoded = [
+        column if is_plain else [encode_value(item, field, depth + 2) for item in column]
+        for column, is_plain in zip(columns, plain, strict=True)
     ]
-    return list(map(list, zip(*columns, strict=True)))
+    return list(map(list, zip(*encoded, strict=True)))
 
 
 def _tagged(tag: str, body: Any) -> Any:

@@ -317,7 +317,7 @@ def _decode_budget(data: Any) -> BudgetState:
 
 def _encode_job(job: JobExecution) -> Any:
     head = (job.job_id, job.description, job.created_at, job.completed_at)
-    rows = tuple(map(tuple, job.tasks.records))
+    rows = tuple(job.tasks.records)  # records are tuples: JSON writes them as arrays
     # As encode_value of the whole 5-tuple: each field one level down.
     return [*(encode_value(value, "value", 1) for value in head), encode_rows(rows, "value", 1)]
 

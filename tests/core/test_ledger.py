@@ -20,6 +20,7 @@ from core.errors import (
     UnknownJobError,
 )
 from core.frozen import FrozenDict, freeze
+from core.jobs.update_batch import parse_updates
 from core.ledger import (
     SNAPSHOT_FORMAT_VERSION,
     Command,
@@ -44,6 +45,7 @@ from core.ledger import (
     update_tasks_command,
 )
 from core.ledger._values import decode_value, encode_value
+from core.ledger.commands import make_command
 
 AGENTS = [{"name": "a", "price": "1.5"}, {"name": "b", "price": 2, "max_total_spend": 4}]
 
@@ -316,3 +318,18 @@ def test_frozen_values_survive_a_journal() -> None:
     data = recovered.jobs["j1"].tasks["t2"].input_data
     assert isinstance(data, FrozenDict) and data[7] == b"\x00"
     assert data == state.jobs["j1"].tasks["t2"].input_data
+
+
+def test_parsed_batch_command_has_the_generic_encoding() -> None:
+    """A command of a parse_updates batch has the digest and body the generic encoding gives."""
+    updates = [
+        {"task_id": "t", "status": "running", "result": {"q": (1, Decimal("0.5"), b"\x00")}},
+        {"task_id": "u", "status": "failed", "error": "boom", "at": 3},
+        {"task_id": "v", "status": "completed", "result": {"$x": 1.5}, "at": 2.5},
+        {"task_id": "w", "status": "completed", "result": "ok"},
+    ]
+    batch = parse_updates(updates)
+    fast = update_tasks_command("c", "j", batch, 4.0)
+    generic = make_command("c", "update_tasks", ("j", batch._columns), 4.0)
+    assert fast == generic
+    assert update_tasks_command("c", "j", updates, 4.0) == generic

@@ -11,9 +11,14 @@ from hypothesis import strategies as st
 
 from core.frozen import freeze
 from core.jobs.job import JobExecution
+from core.jobs.status import TaskStatus
+from core.jobs.update_batch import batch_columns, parse_updates
 from core.ledger._values import dumps, encode_rows, encode_value
+from core.ledger.commands import make_command, update_tasks_command
 from core.ledger.encoding import _encode_job
-from properties.strategies import jobs, json_values
+from properties.strategies import jobs, json_values, timestamps, valid_updates
+
+STATUS_VALUES = [status.value for status in TaskStatus]
 
 
 class _Level(enum.IntEnum):
@@ -57,3 +62,18 @@ def test_rows_of_unequal_length_fall_back_to_the_value_encoding() -> None:
     rows = ((1, Decimal("0.10")), (2,))
     assert encode_rows(rows) == encode_value(rows) == [[1, {"$dec": "0.10"}], [2]]
     assert encode_rows(((), ())) == encode_value(((), ())) == [[], []]
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["t1", "t2", "$t"]), st.sampled_from(list(STATUS_VALUES))),
+        min_size=1,
+        max_size=6,
+    ).flatmap(lambda pairs: st.tuples(*(valid_updates(t, s) for t, s in pairs))),
+    st.none() | timestamps,
+)
+def test_a_parsed_batch_command_has_the_generic_text(updates: tuple[Any, ...], at: Any) -> None:
+    """A parse_updates batch's command has the digest and body encode_value gives its args."""
+    batch = parse_updates(list(updates))
+    fast = update_tasks_command("c", "j", batch, at)
+    assert fast == make_command("c", "update_tasks", ("j", batch_columns(batch)), at)

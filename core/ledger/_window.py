@@ -26,6 +26,8 @@ from typing import Any, TypeVar
 from pyrsistent import pmap, pvector
 from pyrsistent.typing import PMap, PVector
 
+from core.errors import InvalidStateError
+
 __all__ = ["ReplyWindow"]
 
 V = TypeVar("V")
@@ -48,6 +50,9 @@ class ReplyWindow(Mapping[str, V]):
             the window from now on (never changed).
         rows: Decodes the row at an index of ``base``.
 
+    Raises:
+        InvalidStateError: ``capacity`` is not a positive int.
+
     Build an empty one with ``ReplyWindow(capacity)``. Reads are O(log n) plus
     the decoding of one row; `add` is O(log n) (amortized: a vector of ids is
     trimmed once per ``capacity`` additions).
@@ -62,7 +67,11 @@ class ReplyWindow(Mapping[str, V]):
         rows: Callable[[int], V] = _no_rows,
     ) -> None:
         if type(capacity) is not int or capacity < 1:
-            raise ValueError(f"capacity must be a positive int, got {capacity!r}")
+            raise InvalidStateError(
+                f"remember must be a positive int, got {capacity!r}",
+                field="remember",
+                value=capacity,
+            )
         self._capacity = capacity
         self._base: Mapping[str, int] = _NO_BASE if base is None else base
         self._rows = rows

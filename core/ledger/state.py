@@ -121,11 +121,7 @@ def open_ledger(command: Command, remember: int = DEFAULT_REMEMBER) -> LedgerSta
         {"total_budget": total},
         [{"name": n, "price": p, "max_total_spend": limit} for n, p, limit in agents],
     )
-    if type(remember) is not int or remember < 1:
-        raise InvalidStateError(
-            f"remember must be a positive int, got {remember!r}", field="remember", value=remember
-        )
-    window = ReplyWindow[Remembered](remember)
+    window = ReplyWindow[Remembered](remember)  # raises InvalidStateError for a bad one
     first = window.add(command.command_id, Remembered(command.digest, None))
     return LedgerState(pmap(), LazyMap(), LazyMap(), budget, 1, pmap(), first, 1)
 

@@ -37,7 +37,9 @@ def _all_plain(items: tuple[Any, ...] | list[Any]) -> bool:
     kinds = set(map(type, items))
     for kind in kinds:
         if kind is float:
-            if not all(map(math.isfinite, filter(_is_float, items))):
+            # A column of floats alone (times) is checked in one C-level pass.
+            floats = items if len(kinds) == 1 else filter(_is_float, items)
+            if not all(map(math.isfinite, floats)):
                 return False
         elif kind not in _PLAIN and not issubclass(kind, str):
             return False

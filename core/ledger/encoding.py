@@ -232,7 +232,8 @@ def _decode_replies(data: Any, remember: Any) -> ReplyWindow[Remembered]:
     index = dict(zip(ids, range(len(ids)), strict=True))
     if not len(index) == len(digests) == len(replies) == len(ids):
         raise JournalFormatError("malformed snapshot: uneven remembered replies", field="snapshot")
-    if type(remember) is not int or not 1 <= len(ids) <= remember:
+    # A `remember` that is not a positive int is refused by the window itself.
+    if not 1 <= len(ids) <= remember:
         raise JournalFormatError(
             f"malformed snapshot: {len(ids)} remembered ids for a window of {remember!r}",
             field="snapshot",

@@ -26,13 +26,14 @@ from bench.report import Section, ratio
 from bench.store_concurrency import AGENTS, BUDGET, PRICE, DictStore, _throughput
 from core.ledger import (
     Command,
+    EncodedSnapshot,
     add_tasks_command,
     apply_command,
     checksum,
     close_job_command,
     create_job_command,
     create_store_command,
-    encode_snapshot,
+    encode_snapshot_since,
     open_ledger,
     update_tasks_command,
 )
@@ -247,21 +248,22 @@ def _fill(journal: Journal, name: str, commands: list[Command], snapshots: bool)
     """Write a journal as the store would have (bulk inserts: this is set-up, not measured)."""
     state = open_ledger(commands[0])
     rows = [(name, 1, commands[0].body, checksum(commands[0].body))]
-    snapshot_rows = []
+    written: list[tuple[int, EncodedSnapshot]] = []
     for command in commands[1:]:
         state, _ = apply_command(state, command)
         rows.append((name, state.applied, command.body, checksum(command.body)))
         if snapshots and state.applied % SNAPSHOT_EVERY == 0:
-            text = encode_snapshot(state)
-            snapshot_rows.append((name, state.applied, text, checksum(text)))
+            # As the store writes them: jobs as parts, reused while unchanged.
+            written.append(
+                (state.applied, encode_snapshot_since(state, written[-1][1] if written else None))
+            )
     journal.has_store(name)  # connects and creates the tables
     connection = journal._connection
     with connection:
         connection.execute("BEGIN")
         connection.executemany("INSERT INTO eap_state_entries VALUES (?, ?, ?, ?)", rows)
-        connection.executemany(
-            "INSERT INTO eap_state_snapshots VALUES (?, ?, ?, ?)", snapshot_rows[-3:]
-        )
+    for seq, encoded in written:
+        journal.write_snapshot(name, seq, encoded.text, [p for _, p in encoded.jobs.values()])
 
 
 def _recovery(quick: bool, folder: Path) -> Section:

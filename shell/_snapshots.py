@@ -32,9 +32,10 @@ class SnapshotWriter:
 
     Requests that arrive while one is being written coalesce: only the newest
     is written next (an older snapshot would be superseded anyway). Each
-    snapshot reuses the text of the jobs unchanged since the one before
-    (`core.ledger.encode_snapshot_since`), so it costs in proportion to the
-    jobs that changed; the writer keeps the last snapshot's jobs until the next.
+    snapshot keeps the parts of the jobs unchanged since the one before
+    (`core.ledger.encode_snapshot_since`): they are neither encoded nor written
+    again, so the jobs cost in proportion to those that changed; the writer
+    keeps the last snapshot's jobs until the next.
     """
 
     def __init__(self, url: str, name: str) -> None:
@@ -84,6 +85,7 @@ class SnapshotWriter:
         if self._journal is None:
             self._journal = open_journal(self._url)
         encoded = encode_snapshot_since(state, self._last)
-        self._journal.write_snapshot(self._name, state.applied, encoded.text)
+        parts = [part for _, part in encoded.jobs.values()]
+        self._journal.write_snapshot(self._name, state.applied, encoded.text, parts)
         self._last = encoded
         self.written += 1

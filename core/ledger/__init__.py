@@ -4,7 +4,7 @@ Every change a `shell.StateStore` makes is a `Command` (built by a factory
 that validates it); `apply_command` applies one to the store's whole
 `LedgerState` and returns the reply; replaying a journal is a fold of it
 (`replay`, `recover_state`). `core.ledger.encoding` writes commands and
-snapshots as versioned, checksummed JSON and reads them back exactly.
+`core.ledger.snapshot` whole states as versioned, checksummed JSON, read back exactly.
 """
 
 from core.ledger.commands import (
@@ -19,16 +19,16 @@ from core.ledger.commands import (
     reserve_command,
     update_tasks_command,
 )
-from core.ledger.encoding import (
+from core.ledger.encoding import checksum, decode_entry
+from core.ledger.recovery import Recovered, recover_state
+from core.ledger.snapshot import (
     SNAPSHOT_FORMAT_VERSION,
     EncodedSnapshot,
-    Recovered,
-    checksum,
-    decode_entry,
+    JobPart,
+    PartReader,
     decode_snapshot,
     encode_snapshot,
     encode_snapshot_since,
-    recover_state,
 )
 from core.ledger.state import (
     LedgerState,
@@ -47,7 +47,9 @@ __all__ = [
     "SNAPSHOT_FORMAT_VERSION",
     "Command",
     "EncodedSnapshot",
+    "JobPart",
     "LedgerState",
+    "PartReader",
     "Recovered",
     "add_tasks_command",
     "apply_command",

@@ -15,7 +15,7 @@ from core.jobs.status import TaskStatus
 from core.jobs.update_batch import batch_columns, parse_updates
 from core.ledger._values import dumps, encode_rows, encode_value
 from core.ledger.commands import make_command, update_tasks_command
-from core.ledger.encoding import _encode_job
+from core.ledger.snapshot import _encode_job
 from properties.strategies import jobs, json_values, timestamps, valid_updates
 
 STATUS_VALUES = [status.value for status in TaskStatus]

@@ -14,6 +14,7 @@ invariants hold on every prefix of the journal.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -74,6 +75,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.state: LedgerState = open_ledger(create, REMEMBER)
         self.entries: list[tuple[int, str, str]] = [(1, create.body, checksum(create.body))]
         self.snapshots: list[tuple[int, str, str]] = []
+        self.parts: dict[tuple[str, int], tuple[str, str]] = {}  # the journal's job parts
         self.encoded: EncodedSnapshot | None = None
         self.acked: list[tuple[Command, Any]] = [(create, None)]
         # The model: plain values, the rules read literally.
@@ -213,6 +215,7 @@ class LedgerMachine(RuleBasedStateMachine):
             reversed(self.snapshots),
             lambda after: [e for e in self.entries if e[0] > after],
             REMEMBER,
+            self._read_part,
         )
         # The store removes a dropped torn tail before it writes again.
         self.entries = [e for e in self.entries if e[0] <= recovered.state.applied]
@@ -232,21 +235,34 @@ class LedgerMachine(RuleBasedStateMachine):
         self.state = self._recover()
         assert "torn" not in self.state.versions
 
-    @rule(corrupt=st.booleans())
-    def snapshot(self, corrupt: bool) -> None:
-        """Write a snapshot of the live state (or a corrupt one, which recovery must skip)."""
-        # As the store writes them: reusing the text of the jobs unchanged since the last.
+    @rule(damage=st.sampled_from(["none", "snapshot", "part"]))
+    def snapshot(self, damage: str) -> None:
+        """Write a snapshot of the live state; a damaged one (or part) recovery must skip."""
+        # As the store writes them: the jobs unchanged since the last keep their parts.
         encoded = encode_snapshot_since(self.state, self.encoded)
-        text, self.encoded = encoded.text, encoded
-        assert text == encode_snapshot(self.state)
-        check = checksum(text)
-        if corrupt:
+        self.encoded = encoded
+        # Reused or new, every part is exactly the text the job has inline.
+        inline = json.loads(encode_snapshot(self.state))["jobs"]
+        assert [json.loads(part.text) for _, part in encoded.jobs.values()] == inline
+        for part in encoded.new_parts:
+            assert part.seq == self.state.applied
+            self.parts[(part.job_id, part.seq)] = (part.text, part.checksum)
+        text, check = encoded.text, checksum(encoded.text)
+        if damage == "snapshot":
             text = text[: len(text) // 2]
+        elif damage == "part" and encoded.new_parts:
+            torn = encoded.new_parts[0]
+            self.parts[(torn.job_id, torn.seq)] = (torn.text[:-1], torn.checksum)
         else:
-            # A good snapshot must read back as it is: recovery would hide a bad one
-            # behind a longer replay.
-            assert decode_snapshot(text, check) == self.state
+            # A good snapshot must read back as it is, with its parts or self-contained:
+            # recovery would hide a bad one behind a longer replay.
+            assert decode_snapshot(text, check, self._read_part) == self.state
+            whole = encode_snapshot(self.state)
+            assert decode_snapshot(whole, checksum(whole)) == self.state
         self.snapshots.append((self.state.applied, text, check))
+
+    def _read_part(self, job_id: str, seq: int) -> tuple[str, str] | None:
+        return self.parts.get((job_id, seq))
 
     @invariant()
     def recovered_equals_live(self) -> None:

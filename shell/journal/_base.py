@@ -1,20 +1,23 @@
 """What every journal backend does, written once over a small set of SQL statements.
 
-A journal is two tables in one database, keyed by the store's name, so one
+A journal is three tables in one database, keyed by the store's name, so one
 database holds many stores: ``eap_state_entries`` (one row per applied
-command, ``seq`` 1, 2, 3, ...) and ``eap_state_snapshots`` (the whole state
-after entry ``seq``). A backend supplies a connection and its placeholder
-style; appending, reading and recovering are the same SQL for both.
+command, ``seq`` 1, 2, 3, ...), ``eap_state_snapshots`` (the whole state
+after entry ``seq``) and ``eap_state_snapshot_parts`` (open jobs' texts that
+snapshots refer to, `core.ledger.snapshot.JobPart`; ``last_seq`` is the newest
+snapshot that refers to one, so a part outlives every snapshot kept that needs
+it). A backend supplies a connection and its placeholder style; appending,
+reading and recovering are the same SQL for both.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from core.ledger import Recovered, checksum, recover_state
+from core.ledger import JobPart, Recovered, checksum, recover_state
 from shell.errors import JournalUnavailable
 
 __all__ = ["SNAPSHOTS_KEPT", "Journal"]
@@ -27,6 +30,29 @@ _SCHEMA = (
     "body TEXT NOT NULL, checksum TEXT NOT NULL, PRIMARY KEY (store, seq))",
     "CREATE TABLE IF NOT EXISTS eap_state_snapshots (store TEXT NOT NULL, seq BIGINT NOT NULL, "
     "body TEXT NOT NULL, checksum TEXT NOT NULL, PRIMARY KEY (store, seq))",
+    "CREATE TABLE IF NOT EXISTS eap_state_snapshot_parts (store TEXT NOT NULL, "
+    "job_id TEXT NOT NULL, seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, body TEXT NOT NULL, "
+    "checksum TEXT NOT NULL, PRIMARY KEY (store, job_id, seq))",
+)
+# Writes of one snapshot, in one transaction: its new parts, the parts it keeps
+# (their last_seq moves up), itself, then what no kept snapshot needs any more.
+_INSERT_PART = (
+    "INSERT INTO eap_state_snapshot_parts (store, job_id, seq, last_seq, body, checksum) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
+)
+_KEEP_PART = (
+    "UPDATE eap_state_snapshot_parts SET last_seq = ? WHERE store = ? AND job_id = ? AND seq = ?"
+)
+_INSERT_SNAPSHOT = (
+    "INSERT INTO eap_state_snapshots (store, seq, body, checksum) VALUES (?, ?, ?, ?)"
+)
+_DROP_OLD_SNAPSHOTS = (
+    "DELETE FROM eap_state_snapshots WHERE store = ? AND seq NOT IN (SELECT seq FROM "
+    f"eap_state_snapshots WHERE store = ? ORDER BY seq DESC LIMIT {SNAPSHOTS_KEPT})"
+)
+_DROP_UNNEEDED_PARTS = (
+    "DELETE FROM eap_state_snapshot_parts WHERE store = ? AND last_seq < "
+    "(SELECT MIN(seq) FROM eap_state_snapshots WHERE store = ?)"
 )
 
 
@@ -64,17 +90,25 @@ class Journal(ABC):
         return statement.replace("?", self.placeholder)
 
     @abstractmethod
-    def _insert_many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        """Insert ``rows`` with ``statement`` in one transaction, committed on return."""
+    def _transaction(self, steps: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run each ``(statement, rows)`` once per row, all in one transaction; commit on return."""
 
-    def _run(
-        self,
-        statement: str,
-        params: tuple[Any, ...] = (),
-        fetch: bool = False,
-        many: list[tuple[Any, ...]] | None = None,
-    ) -> Any:
-        """Run one statement (its own transaction; with ``many``, once per row in one).
+    def _run(self, statement: str, params: tuple[Any, ...] = (), fetch: bool = False) -> Any:
+        """Run one statement in its own transaction; its rows when ``fetch``."""
+        return self._attempt(
+            lambda: self._connection.execute(self._sql(statement), params),
+            fetch,
+        )
+
+    def _write(self, steps: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        """Run each ``(statement, rows)`` once per row, all in one transaction."""
+        self._attempt(
+            lambda: self._transaction([(self._sql(sql), rows) for sql, rows in steps if rows]),
+            False,
+        )
+
+    def _attempt(self, action: Callable[[], Any], fetch: bool) -> Any:
+        """Run ``action`` on a connection (opened if needed); a database error: JournalUnavailable.
 
         A dropped connection is closed; the next call opens a new one.
         """
@@ -83,11 +117,8 @@ class Journal(ABC):
                 self._connection = self._connect()
                 for create in _SCHEMA:
                     self._create_table(create)
-            if many is not None:
-                self._insert_many(self._sql(statement), many)
-                return None
-            cursor = self._connection.execute(self._sql(statement), params)
-            return cursor.fetchall() if fetch else None
+            result = action()
+            return result.fetchall() if fetch else None
         except Exception as err:
             if not self._is_database_error(err):
                 raise
@@ -147,10 +178,9 @@ class Journal(ABC):
         Raises:
             JournalUnavailable: none of them committed (as for `append`).
         """
-        self._run(
-            "INSERT INTO eap_state_entries (store, seq, body, checksum) VALUES (?, ?, ?, ?)",
-            many=[(name, seq, body, checksum(body)) for seq, body in entries],
-        )
+        insert = "INSERT INTO eap_state_entries (store, seq, body, checksum) VALUES (?, ?, ?, ?)"
+        rows = [(name, seq, body, checksum(body)) for seq, body in entries]
+        self._write([(insert, rows)])
 
     def entries_after(self, name: str, seq: int) -> list[tuple[int, str, str]]:
         """Return the entry rows ``(seq, body, checksum)`` after ``seq``, in order."""
@@ -166,17 +196,39 @@ class Journal(ABC):
         """Delete entries after ``seq`` (a torn tail that was never acknowledged)."""
         self._run("DELETE FROM eap_state_entries WHERE store = ? AND seq > ?", (name, seq))
 
-    def write_snapshot(self, name: str, seq: int, body: str) -> None:
-        """Write a snapshot taken after entry ``seq`` and keep only the newest few."""
-        self._run(
-            "INSERT INTO eap_state_snapshots (store, seq, body, checksum) VALUES (?, ?, ?, ?)",
-            (name, seq, body, checksum(body)),
+    def write_snapshot(self, name: str, seq: int, body: str, parts: Iterable[JobPart] = ()) -> None:
+        """Write a snapshot taken after entry ``seq``, in one transaction; keep the newest few.
+
+        Args:
+            name: The store.
+            seq: The last entry the snapshot holds.
+            body: Its text (`core.ledger.snapshot`).
+            parts: Every job part it refers to: those numbered ``seq`` are written
+                now, the others were written with an earlier snapshot and are kept.
+                Parts no kept snapshot refers to any more are deleted.
+        """
+        referred = list(parts)
+        new = [(name, p.job_id, seq, seq, p.text, p.checksum) for p in referred if p.seq == seq]
+        kept = [(seq, name, p.job_id, p.seq) for p in referred if p.seq != seq]
+        self._write(
+            [
+                (_INSERT_PART, new),
+                (_KEEP_PART, kept),
+                (_INSERT_SNAPSHOT, [(name, seq, body, checksum(body))]),
+                (_DROP_OLD_SNAPSHOTS, [(name, name)]),
+                (_DROP_UNNEEDED_PARTS, [(name, name)]),
+            ],
         )
-        self._run(
-            "DELETE FROM eap_state_snapshots WHERE store = ? AND seq NOT IN (SELECT seq FROM "
-            f"eap_state_snapshots WHERE store = ? ORDER BY seq DESC LIMIT {SNAPSHOTS_KEPT})",
-            (name, name),
+
+    def snapshot_part(self, name: str, job_id: str, seq: int) -> tuple[str, str] | None:
+        """Return a job part's ``(text, checksum)``, or None when the journal lacks it."""
+        rows = self._run(
+            "SELECT body, checksum FROM eap_state_snapshot_parts "
+            "WHERE store = ? AND job_id = ? AND seq = ?",
+            (name, job_id, seq),
+            True,
         )
+        return (rows[0][0], rows[0][1]) if rows else None
 
     def snapshots(self, name: str) -> Iterator[tuple[int, str, str]]:
         """Yield snapshot rows newest first, one query each (read only until one decodes)."""
@@ -199,7 +251,11 @@ class Journal(ABC):
             JournalFormatError: no such store, corruption before the last entry, a newer format.
             JournalUnavailable: the database cannot be reached.
         """
-        recovered = recover_state(self.snapshots(name), lambda seq: self.entries_after(name, seq))
+        recovered = recover_state(
+            self.snapshots(name),
+            lambda seq: self.entries_after(name, seq),
+            read_part=lambda job_id, seq: self.snapshot_part(name, job_id, seq),
+        )
         if recovered.dropped_tail:
             self.drop_after(name, recovered.state.applied)
         return recovered
@@ -208,3 +264,4 @@ class Journal(ABC):
         """Remove every row of the store ``name`` (for tests and tools; a ledger keeps its rows)."""
         self._run("DELETE FROM eap_state_entries WHERE store = ?", (name,))
         self._run("DELETE FROM eap_state_snapshots WHERE store = ?", (name,))
+        self._run("DELETE FROM eap_state_snapshot_parts WHERE store = ?", (name,))

@@ -55,6 +55,7 @@ class PostgresJournal(Journal):
     def _is_database_error(self, err: BaseException) -> bool:
         return isinstance(err, self._driver.Error)
 
-    def _insert_many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    def _transaction(self, steps: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         with self._connection.transaction(), self._connection.cursor() as cursor:
-            cursor.executemany(statement, rows)
+            for statement, rows in steps:
+                cursor.executemany(statement, rows)

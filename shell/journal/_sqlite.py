@@ -113,11 +113,12 @@ class SqliteJournal(Journal):
     def _is_database_error(self, err: BaseException) -> bool:
         return isinstance(err, sqlite3.Error)
 
-    def _insert_many(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
+    def _transaction(self, steps: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executemany(statement, rows)
+            for statement, rows in steps:
+                connection.executemany(statement, rows)
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:

@@ -34,6 +34,7 @@ from core.ledger import (
     decode_entry,
     decode_snapshot,
     encode_snapshot,
+    encode_snapshot_since,
     job_summary,
     open_ledger,
     poll_job,
@@ -251,6 +252,65 @@ def test_a_format_1_snapshot_is_skipped_for_a_replay() -> None:
     recovered = recover_state([(len(log), text, checksum(text))], lambda after: _rows(log)[after:])
     assert recovered.bad_snapshots == 1 and recovered.snapshot_seq == 0
     assert recovered.state == state
+
+
+def test_a_format_2_snapshot_is_still_read() -> None:
+    """A 0.5.0 snapshot (every job inline, no job parts) decodes to the state it holds."""
+    state, _ = _busy_store()
+    data = json.loads(encode_snapshot(state))
+    data["v"] = 2
+    del data["job_parts"]
+    text = json.dumps(data)
+    assert decode_snapshot(text, checksum(text)) == state
+
+
+def _with_parts(state: LedgerState) -> tuple[str, dict[tuple[str, int], tuple[str, str]]]:
+    encoded = encode_snapshot_since(state, None)
+    return encoded.text, {(p.job_id, p.seq): (p.text, p.checksum) for p in encoded.new_parts}
+
+
+def test_a_snapshot_reads_its_jobs_from_their_parts() -> None:
+    """A store's snapshot holds references to its jobs' parts and decodes through them."""
+    state, _ = _busy_store()
+    text, parts = _with_parts(state)
+    assert json.loads(text)["jobs"] == [] and len(parts) == len(state.jobs) > 0
+    assert decode_snapshot(text, checksum(text), lambda j, s: parts.get((j, s))) == state
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["no reader", "missing", "torn", "other checksum", "other job", "bad refs"],
+)
+def test_a_bad_job_part_makes_its_snapshot_unreadable(damage: str) -> None:
+    """A part missing, torn or not the one referred to is a JournalFormatError (skipped)."""
+    state, log = _busy_store()
+    text, parts = _with_parts(state)
+    key = next(iter(parts))
+    part_text, part_check = parts[key]
+    if damage == "missing":
+        del parts[key]
+    elif damage == "torn":
+        parts[key] = (part_text[:-2], part_check)
+    elif damage == "other checksum":
+        parts[key] = (part_text, "0" * 8)
+    elif damage == "other job":
+        other = json.loads(part_text)
+        other[0] = "someone-else"
+        parts[key] = (json.dumps(other), checksum(json.dumps(other)))
+        data = json.loads(text)
+        data["job_parts"] = [[j, s, parts[(j, s)][1]] for j, s, _ in data["job_parts"]]
+        text = json.dumps(data)
+    elif damage == "bad refs":
+        data = json.loads(text)
+        data["job_parts"] = [["j1", "4", part_check]]
+        text = json.dumps(data)
+    reader = None if damage == "no reader" else (lambda j, s: parts.get((j, s)))
+    with pytest.raises(JournalFormatError):
+        decode_snapshot(text, checksum(text), reader)
+    recovered = recover_state(
+        [(len(log), text, checksum(text))], lambda after: _rows(log)[after:], read_part=reader
+    )
+    assert (recovered.state, recovered.bad_snapshots, recovered.snapshot_seq) == (state, 1, 0)
 
 
 @pytest.mark.parametrize("remember", [0, -1, True, 1.5, "3", None])

@@ -16,6 +16,7 @@ from core.ledger import (
     create_job_command,
     create_store_command,
     encode_snapshot,
+    encode_snapshot_since,
     open_ledger,
     replay,
     reserve_command,
@@ -114,6 +115,72 @@ def test_snapshots_are_kept_few_and_a_bad_one_is_skipped(journal_url: str) -> No
     assert (recovered.snapshot_seq, recovered.replayed, recovered.bad_snapshots) == (30, 10, 1)
     journal.write_snapshot(name, 40, encode_snapshot(recovered.state))
     assert [row[0] for row in journal.snapshots(name)] == [40, 35, 30]
+
+
+def _parts(journal: object, name: str) -> set[tuple[str, int]]:
+    rows = journal._run(  # type: ignore[attr-defined]
+        "SELECT job_id, seq FROM eap_state_snapshot_parts WHERE store = ?", (name,), True
+    )
+    return {(job_id, seq) for job_id, seq in rows}
+
+
+def test_snapshots_write_only_the_jobs_that_changed(journal_url: str) -> None:
+    """A job unchanged since the last snapshot keeps its part; parts no kept snapshot needs go."""
+    journal = open_journal(journal_url)
+    name = unique_name()
+    commands = [
+        create_store_command("c0", {"total_budget": 100}, [{"name": "a", "price": 1}]),
+        create_job_command("c1", "quiet", "d", 1.0),
+        add_tasks_command("c2", "quiet", [{"task_id": "t", "agent_name": "a"}]),
+        create_job_command("c3", "busy", "d", 1.0),
+    ]
+    for i in range(4, 12):
+        commands.append(
+            add_tasks_command(f"c{i}", "busy", [{"task_id": f"t{i}", "agent_name": "a"}])
+        )
+    _write(journal, name, commands)
+    encoded = None
+    state = open_ledger(commands[0])
+    for seq in (4, 6, 8, 10, 12):
+        # Applied in order, as the store does: an untouched job stays the same object.
+        for command in commands[state.applied : seq]:
+            state, _ = apply_command(state, command)
+        encoded = encode_snapshot_since(state, encoded)
+        journal.write_snapshot(name, seq, encoded.text, [p for _, p in encoded.jobs.values()])
+        changed = {"quiet", "busy"} if seq == 4 else {"busy"}
+        assert {p.job_id for p in encoded.new_parts} == changed
+        recovered = journal.recover(name)
+        assert (recovered.state, recovered.snapshot_seq) == (replay(commands), seq)
+    # "quiet" is still the part written with the first snapshot, which was dropped.
+    assert [row[0] for row in journal.snapshots(name)] == [12, 10, 8]
+    assert _parts(journal, name) == {("quiet", 4), ("busy", 8), ("busy", 10), ("busy", 12)}
+
+
+def test_a_snapshot_whose_part_is_lost_is_skipped(journal_url: str) -> None:
+    """A part missing or torn makes its snapshot unreadable: recovery starts further back."""
+    journal = open_journal(journal_url)
+    name = unique_name()
+    commands = _commands(20)
+    _write(journal, name, commands)
+    first = encode_snapshot_since(replay(commands[:10]), None)
+    journal.write_snapshot(name, 10, first.text, [p for _, p in first.jobs.values()])
+    second = encode_snapshot_since(replay(commands[:16]), first)
+    journal.write_snapshot(name, 16, second.text, [p for _, p in second.jobs.values()])
+    journal._run(
+        "UPDATE eap_state_snapshot_parts SET body = 'x' WHERE store = ? AND seq = 16", (name,)
+    )
+    recovered = journal.recover(name)
+    assert recovered.state == replay(commands)
+    assert (recovered.snapshot_seq, recovered.bad_snapshots) == (10, 1)
+    journal._run("DELETE FROM eap_state_snapshot_parts WHERE store = ?", (name,))
+    recovered = journal.recover(name)
+    assert (recovered.state, recovered.snapshot_seq, recovered.bad_snapshots) == (
+        replay(commands),
+        0,
+        2,
+    )
+    journal.delete_store(name)
+    assert _parts(journal, name) == set() and not journal.has_store(name)
 
 
 def test_newer_format_in_a_journal_is_refused(journal_url: str) -> None:

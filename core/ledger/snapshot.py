@@ -393,7 +393,7 @@ def _part_refs(data: dict[str, Any]) -> list[tuple[str, int, str]]:
         for ref in refs
     ):
         raise JournalFormatError("malformed snapshot: bad job parts", field="snapshot")
-    return [tuple(ref) for ref in refs]  # type: ignore[misc]
+    return [(job_id, seq, check) for job_id, seq, check in refs]
 
 
 def _part_text(read_part: PartReader | None, job_id: Any, seq: Any, check: Any) -> str:

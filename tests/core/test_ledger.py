@@ -279,7 +279,7 @@ def test_a_snapshot_reads_its_jobs_from_their_parts() -> None:
 
 @pytest.mark.parametrize(
     "damage",
-    ["no reader", "missing", "torn", "other checksum", "other job", "bad refs"],
+    ["no reader", "missing", "torn", "altered", "other checksum", "other job", "bad refs"],
 )
 def test_a_bad_job_part_makes_its_snapshot_unreadable(damage: str) -> None:
     """A part missing, torn or not the one referred to is a JournalFormatError (skipped)."""
@@ -291,6 +291,9 @@ def test_a_bad_job_part_makes_its_snapshot_unreadable(damage: str) -> None:
         del parts[key]
     elif damage == "torn":
         parts[key] = (part_text[:-2], part_check)
+    elif damage == "altered":  # still valid JSON: only the checksum can tell
+        parts[key] = (part_text.replace('"a"', '"b"'), part_check)
+        assert parts[key][0] != part_text
     elif damage == "other checksum":
         parts[key] = (part_text, "0" * 8)
     elif damage == "other job":

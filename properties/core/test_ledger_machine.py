@@ -76,6 +76,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.entries: list[tuple[int, str, str]] = [(1, create.body, checksum(create.body))]
         self.snapshots: list[tuple[int, str, str]] = []
         self.parts: dict[tuple[str, int], tuple[str, str]] = {}  # the journal's job parts
+        self.damaged: set[tuple[str, int]] = set()
         self.encoded: EncodedSnapshot | None = None
         self.acked: list[tuple[Command, Any]] = [(create, None)]
         # The model: plain values, the rules read literally.
@@ -247,13 +248,17 @@ class LedgerMachine(RuleBasedStateMachine):
         for part in encoded.new_parts:
             assert part.seq == self.state.applied
             self.parts[(part.job_id, part.seq)] = (part.text, part.checksum)
+            self.damaged.discard((part.job_id, part.seq))
         text, check = encoded.text, checksum(encoded.text)
+        # A part damaged in storage spoils every later snapshot that keeps it too.
+        refers = {(part.job_id, part.seq) for _, part in encoded.jobs.values()}
         if damage == "snapshot":
             text = text[: len(text) // 2]
         elif damage == "part" and encoded.new_parts:
             torn = encoded.new_parts[0]
             self.parts[(torn.job_id, torn.seq)] = (torn.text[:-1], torn.checksum)
-        else:
+            self.damaged.add((torn.job_id, torn.seq))
+        elif not refers & self.damaged:
             # A good snapshot must read back as it is, with its parts or self-contained:
             # recovery would hide a bad one behind a longer replay.
             assert decode_snapshot(text, check, self._read_part) == self.state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,37 @@ def test_a_snapshot_whose_part_is_lost_is_skipped(journal_url: str) -> None:
     )
     journal.delete_store(name)
     assert _parts(journal, name) == set() and not journal.has_store(name)
+
+
+def test_a_journal_written_by_0_5_0_recovers(tmp_path: Path) -> None:
+    """A journal without the parts table and with a format 2 snapshot is read, then upgraded."""
+    # SQLite in a file of its own: dropping a table of the shared PostgreSQL database
+    # would pull it from under other stores.
+    journal_url = f"sqlite://{tmp_path}/old.db"
+    old = open_journal(journal_url)
+    name = unique_name()
+    commands = _commands(20)
+    _write(old, name, commands)
+    data = json.loads(encode_snapshot(replay(commands[:15])))
+    data["v"] = 2
+    del data["job_parts"]
+    text = json.dumps(data)
+    old._run(
+        "INSERT INTO eap_state_snapshots (store, seq, body, checksum) VALUES (?, ?, ?, ?)",
+        (name, 15, text, checksum(text)),
+    )
+    old._run("DROP TABLE eap_state_snapshot_parts")  # 0.5.0 had no such table
+    old.close()
+    journal = open_journal(journal_url)  # a new connection creates what is missing
+    recovered = journal.recover(name)
+    assert (recovered.state, recovered.snapshot_seq, recovered.replayed) == (
+        replay(commands),
+        15,
+        5,
+    )
+    encoded = encode_snapshot_since(recovered.state, None)
+    journal.write_snapshot(name, 20, encoded.text, [p for _, p in encoded.jobs.values()])
+    assert journal.recover(name).snapshot_seq == 20
 
 
 def test_newer_format_in_a_journal_is_refused(journal_url: str) -> None:

@@ -263,7 +263,7 @@ def _fill(journal: Journal, name: str, commands: list[Command], snapshots: bool)
         connection.execute("BEGIN")
         connection.executemany("INSERT INTO eap_state_entries VALUES (?, ?, ?, ?)", rows)
     for seq, encoded in written:
-        journal.write_snapshot(name, seq, encoded.text, [p for _, p in encoded.jobs.values()])
+        journal.write_snapshot(name, seq, encoded.text, encoded.parts)
 
 
 def _recovery(quick: bool, folder: Path) -> Section:

@@ -85,7 +85,6 @@ class SnapshotWriter:
         if self._journal is None:
             self._journal = open_journal(self._url)
         encoded = encode_snapshot_since(state, self._last)
-        parts = [part for _, part in encoded.jobs.values()]
-        self._journal.write_snapshot(self._name, state.applied, encoded.text, parts)
+        self._journal.write_snapshot(self._name, encoded.seq, encoded.text, encoded.parts)
         self._last = encoded
         self.written += 1

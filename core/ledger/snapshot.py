@@ -264,19 +264,28 @@ def _decode_job(data: Any) -> JobExecution:
 
 
 class EncodedSnapshot(NamedTuple):
-    """A store's snapshot: its text, the job parts it refers to, and which of them are new.
+    """A store's snapshot: its text and the job parts it refers to.
 
     Attributes:
         text: The snapshot; every open job is a reference to a part.
+        seq: The snapshot's sequence number (the state's ``applied``).
         jobs: Job id -> (the job, its part): a job still the very same object
             at the next snapshot keeps its part, neither encoded nor written again.
-        new_parts: The parts first held by this snapshot, to be written with it
-            (the others were written with an earlier snapshot).
     """
 
     text: str
+    seq: int
     jobs: Mapping[str, tuple[JobExecution, JobPart]]
-    new_parts: tuple[JobPart, ...]
+
+    @property
+    def parts(self) -> list[JobPart]:
+        """Every part the snapshot refers to, in its order. O(open jobs)."""
+        return [part for _, part in self.jobs.values()]
+
+    @property
+    def new_parts(self) -> list[JobPart]:
+        """The parts first held by this snapshot (numbered ``seq``), to be written with it."""
+        return [part for part in self.parts if part.seq == self.seq]
 
 
 def encode_snapshot(state: LedgerState) -> str:
@@ -296,16 +305,14 @@ def encode_snapshot_since(state: LedgerState, previous: EncodedSnapshot | None) 
     """
     earlier = {} if previous is None else previous.jobs
     jobs: dict[str, tuple[JobExecution, JobPart]] = {}
-    new_parts: list[JobPart] = []
     for job_id, job in state.jobs.items():
         known = earlier.get(job_id)
         if known is None or known[0] is not job:
             text = _job_text(job)
             known = (job, JobPart(job_id, state.applied, text, checksum(text)))
-            new_parts.append(known[1])
         jobs[job_id] = known
     refs = [[part.job_id, part.seq, part.checksum] for _, part in jobs.values()]
-    return EncodedSnapshot(_snapshot_text(state, [], refs), jobs, tuple(new_parts))
+    return EncodedSnapshot(_snapshot_text(state, [], refs), state.applied, jobs)
 
 
 def _snapshot_text(state: LedgerState, inline: list[str], refs: list[list[Any]]) -> str:

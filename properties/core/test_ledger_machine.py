@@ -244,14 +244,14 @@ class LedgerMachine(RuleBasedStateMachine):
         self.encoded = encoded
         # Reused or new, every part is exactly the text the job has inline.
         inline = json.loads(encode_snapshot(self.state))["jobs"]
-        assert [json.loads(part.text) for _, part in encoded.jobs.values()] == inline
+        assert [json.loads(part.text) for part in encoded.parts] == inline
+        assert encoded.seq == self.state.applied
         for part in encoded.new_parts:
-            assert part.seq == self.state.applied
             self.parts[(part.job_id, part.seq)] = (part.text, part.checksum)
             self.damaged.discard((part.job_id, part.seq))
         text, check = encoded.text, checksum(encoded.text)
         # A part damaged in storage spoils every later snapshot that keeps it too.
-        refers = {(part.job_id, part.seq) for _, part in encoded.jobs.values()}
+        refers = {(part.job_id, part.seq) for part in encoded.parts}
         if damage == "snapshot":
             text = text[: len(text) // 2]
         elif damage == "part" and encoded.new_parts:

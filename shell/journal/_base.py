@@ -95,20 +95,21 @@ class Journal(ABC):
 
     def _run(self, statement: str, params: tuple[Any, ...] = (), fetch: bool = False) -> Any:
         """Run one statement in its own transaction; its rows when ``fetch``."""
-        return self._attempt(
-            lambda: self._connection.execute(self._sql(statement), params),
-            fetch,
-        )
+
+        def execute() -> Any:
+            cursor = self._connection.execute(self._sql(statement), params)
+            return cursor.fetchall() if fetch else None
+
+        return self._attempt(execute)
 
     def _write(self, steps: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
         """Run each ``(statement, rows)`` once per row, all in one transaction."""
         self._attempt(
-            lambda: self._transaction([(self._sql(sql), rows) for sql, rows in steps if rows]),
-            False,
+            lambda: self._transaction([(self._sql(sql), rows) for sql, rows in steps if rows])
         )
 
-    def _attempt(self, action: Callable[[], Any], fetch: bool) -> Any:
-        """Run ``action`` on a connection (opened if needed); a database error: JournalUnavailable.
+    def _attempt(self, action: Callable[[], Any]) -> Any:
+        """Return ``action()``, connecting first if needed; a database error is JournalUnavailable.
 
         A dropped connection is closed; the next call opens a new one.
         """
@@ -117,8 +118,7 @@ class Journal(ABC):
                 self._connection = self._connect()
                 for create in _SCHEMA:
                     self._create_table(create)
-            result = action()
-            return result.fetchall() if fetch else None
+            return action()
         except Exception as err:
             if not self._is_database_error(err):
                 raise

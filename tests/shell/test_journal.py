@@ -147,7 +147,7 @@ def test_snapshots_write_only_the_jobs_that_changed(journal_url: str) -> None:
         for command in commands[state.applied : seq]:
             state, _ = apply_command(state, command)
         encoded = encode_snapshot_since(state, encoded)
-        journal.write_snapshot(name, seq, encoded.text, [p for _, p in encoded.jobs.values()])
+        journal.write_snapshot(name, seq, encoded.text, encoded.parts)
         changed = {"quiet", "busy"} if seq == 4 else {"busy"}
         assert {p.job_id for p in encoded.new_parts} == changed
         recovered = journal.recover(name)
@@ -164,9 +164,9 @@ def test_a_snapshot_whose_part_is_lost_is_skipped(journal_url: str) -> None:
     commands = _commands(20)
     _write(journal, name, commands)
     first = encode_snapshot_since(replay(commands[:10]), None)
-    journal.write_snapshot(name, 10, first.text, [p for _, p in first.jobs.values()])
+    journal.write_snapshot(name, 10, first.text, first.parts)
     second = encode_snapshot_since(replay(commands[:16]), first)
-    journal.write_snapshot(name, 16, second.text, [p for _, p in second.jobs.values()])
+    journal.write_snapshot(name, 16, second.text, second.parts)
     journal._run(
         "UPDATE eap_state_snapshot_parts SET body = 'x' WHERE store = ? AND seq = 16", (name,)
     )
@@ -211,7 +211,7 @@ def test_a_journal_written_by_0_5_0_recovers(tmp_path: Path) -> None:
         5,
     )
     encoded = encode_snapshot_since(recovered.state, None)
-    journal.write_snapshot(name, 20, encoded.text, [p for _, p in encoded.jobs.values()])
+    journal.write_snapshot(name, 20, encoded.text, encoded.parts)
     assert journal.recover(name).snapshot_seq == 20
 
 

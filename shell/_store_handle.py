@@ -65,6 +65,7 @@ class StoreHandle(ABC, Generic[Started]):
         journal: str | None = None,
         snapshot_every: int = 1000,
         actor_options: Mapping[str, Any] | None = None,
+        group_commit: bool = False,
     ) -> Started:
         """Start a store actor and return a handle on it (``await`` it on `AsyncStateStore`).
 
@@ -86,6 +87,12 @@ class StoreHandle(ABC, Generic[Started]):
                 power-loss safety for speed) or ``"postgresql://..."``: the store
                 becomes durable and restarts after a crash. None keeps it in memory.
             snapshot_every: With a journal, write a snapshot every this many commands.
+            group_commit: With a journal, run calls on several threads so that
+                separate callers' commands arriving during a commit share the
+                next one. Worth it when a commit costs more than a call
+                (PostgreSQL over a network, a slow disk); on a fast local disk
+                the threads cost more than they save. Without it each call
+                commits its own commands (a batch, a handle's coalesced calls).
             actor_options: More Ray actor options, e.g. ``resources`` or
                 ``scheduling_strategy`` to place the store (not its name,
                 lifetime, restarts, retries or concurrency, which the store sets).
@@ -109,6 +116,7 @@ class StoreHandle(ABC, Generic[Started]):
                 journal,
                 snapshot_every,
                 actor_options,
+                group_commit,
             )
         )
 
@@ -122,6 +130,7 @@ class StoreHandle(ABC, Generic[Started]):
         timeout: float | None = None,
         snapshot_every: int = 1000,
         actor_options: Mapping[str, Any] | None = None,
+        group_commit: bool = False,
     ) -> Started:
         """Start a journaled store again from its journal (e.g. after the whole cluster stopped).
 
@@ -145,6 +154,7 @@ class StoreHandle(ABC, Generic[Started]):
                 timeout,
                 snapshot_every,
                 actor_options,
+                group_commit,
             )
         )
 

@@ -48,14 +48,14 @@ __all__ = [
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
 # With a journal a restart recovers every acknowledged command, and command ids
 # make Ray's redelivery of a call harmless: restart for ever, retry every call.
-# Several threads let commands that arrive together share one commit (the
-# actor applies them one at a time under its lock: see StoreCore).
-_JOURNALED_OPTIONS: dict[str, Any] = {
-    **_ACTOR_OPTIONS,
-    "max_restarts": -1,
-    "max_task_retries": -1,
-    "max_concurrency": 16,
-}
+# Still one thread by default: each call commits its own commands (a batch, a
+# handle's coalesced calls) before it replies. On a fast local disk that beats
+# sharing commits between separate callers, whose thread hand-offs cost more
+# than the syncs they save (docs/performance-notes.md).
+_JOURNALED_OPTIONS: dict[str, Any] = {**_ACTOR_OPTIONS, "max_restarts": -1, "max_task_retries": -1}
+# group_commit=True: threads let the calls that arrive while a commit is under
+# way share the next one (StoreCore applies them one at a time under its lock).
+_GROUP_COMMIT_THREADS = 16
 # Waiting calls (shell._changes) run on threads of their own group; Ray takes
 # concurrency_groups only here, not in .options().
 _remote: Any = ray.remote  # Ray's stubs omit the concurrency_groups keyword
@@ -140,12 +140,24 @@ def _extra_options(value: Any) -> dict[str, Any]:
 
 
 def _actor_options(
-    name: str | None, namespace: str | None, detached: Any, journaled: bool, extra: Any = None
+    name: str | None,
+    namespace: str | None,
+    detached: Any,
+    journaled: bool,
+    extra: Any = None,
+    group_commit: Any = False,
 ) -> dict[str, Any]:
     own = _extra_options(extra)
-    if not isinstance(detached, bool):
+    for field, value in (("detached", detached), ("group_commit", group_commit)):
+        if not isinstance(value, bool):
+            raise InvalidArgumentError(
+                f"{field} must be a bool, got {describe(value)}", field=field, value=value
+            )
+    if group_commit and not journaled:
         raise InvalidArgumentError(
-            f"detached must be a bool, got {describe(detached)}", field="detached", value=detached
+            "group_commit=True needs a journal: a store in memory commits nothing",
+            field="group_commit",
+            value=group_commit,
         )
     if detached and name is None:
         # An unnamed detached actor could never be reached or shut down again.
@@ -155,6 +167,8 @@ def _actor_options(
     options = {**own, **(_JOURNALED_OPTIONS if journaled else _ACTOR_OPTIONS)}
     if "num_cpus" in own:
         options["num_cpus"] = own["num_cpus"]
+    if group_commit:
+        options["max_concurrency"] = _GROUP_COMMIT_THREADS
     if name is not None:
         options["name"] = name
         options["namespace"] = namespace
@@ -173,6 +187,7 @@ def create_plan(
     journal: Any = None,
     snapshot_every: Any = 1000,
     actor_options: Any = None,
+    group_commit: Any = False,
 ) -> StorePlan:
     """Validate `StateStore.create`'s arguments into a `StorePlan`; a journal is checked free.
 
@@ -187,7 +202,9 @@ def create_plan(
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
     check_count(snapshot_every, "snapshot_every")
-    options = _actor_options(name, namespace, detached, journal is not None, actor_options)
+    options = _actor_options(
+        name, namespace, detached, journal is not None, actor_options, group_commit
+    )
     if journal is None:
         return StorePlan(options, (create,), name, namespace, timeout)
     if name is None:
@@ -218,6 +235,7 @@ def recover_plan(
     timeout: Any,
     snapshot_every: Any,
     actor_options: Any = None,
+    group_commit: Any = False,
 ) -> StorePlan:
     """Validate `StateStore.recover`'s arguments; the journal must hold the store.
 
@@ -230,7 +248,7 @@ def recover_plan(
     namespace = None if namespace is None else check_name(namespace, "namespace")
     timeout = check_timeout(timeout)
     check_count(snapshot_every, "snapshot_every")
-    options = _actor_options(name, namespace, detached, True, actor_options)
+    options = _actor_options(name, namespace, detached, True, actor_options, group_commit)
     opened = open_journal(journal)
     try:
         if opened.first_command_id(name) is None:

@@ -8,14 +8,16 @@ commands arrive stamped by the caller.
 
 With a journal the actor is write-ahead: it computes the new state, appends
 the command to the journal and commits it, and only then publishes the state
-and replies. A command the core refuses is never journaled. Calls run on a
-few threads so that commands arriving together share one commit (group
-commit: one sync for several writers): each is applied in turn under a lock
-to a "head" state, and the first caller to find its entry unwritten commits
-every pending entry at once. Readers see only the published (committed)
-state. After a journal failure every pending command fails, and the actor
-rebuilds from the journal before the next call (the failed commit may have
-landed). Being plain Python, it is also testable without Ray.
+and replies. A command the core refuses is never journaled. The commands of
+one call (a handle's coalesced calls) share one commit. With
+``group_commit=True`` the actor runs calls on several threads, so that calls
+arriving while a commit is under way share the next (one sync for several
+writers): each command is applied in turn under a lock to a "head" state,
+and the first caller to find its entry unwritten commits every pending entry
+at once. On one thread that caller is always the call itself. Readers see
+only the published (committed) state. After a journal failure every pending
+command fails, and the actor rebuilds from the journal before the next call
+(the failed commit may have landed). Being plain Python, it is also testable without Ray.
 """
 
 from __future__ import annotations

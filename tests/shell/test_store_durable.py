@@ -6,6 +6,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -297,3 +298,46 @@ def test_an_event_loops_single_calls_share_commits_and_all_recover(journal_url: 
     assert commits < calls
     recovered = open_journal(journal_url).recover(name).state
     assert recovered.jobs["j"].status_counts["running"] == calls
+
+
+@pytest.mark.parametrize("group_commit", [False, True])
+def test_separate_callers_share_commits_only_with_group_commit(
+    journal_url: str, group_commit: bool
+) -> None:
+    """One thread commits each call alone; group_commit lets concurrent callers share commits."""
+    name = unique_name()
+    writers, calls = 8, 15
+    store = StateStore.create(
+        None, AGENTS, name=name, journal=journal_url, group_commit=group_commit
+    )
+    try:
+        job_id = _job(store, writers * calls)
+        before = store.info()["commits"]
+
+        def write(first: int) -> None:
+            for i in range(first, first + calls):
+                store.update_tasks(job_id, [{"task_id": f"t{i}", "status": "running"}])
+
+        with ThreadPoolExecutor(writers) as pool:
+            list(pool.map(write, range(0, writers * calls, calls)))
+        commits = store.info()["commits"] - before
+        assert store.job_summary(job_id)["running_tasks"] == writers * calls
+    finally:
+        store.shutdown()
+    if group_commit:
+        assert commits < writers * calls
+    else:
+        assert commits == writers * calls
+    assert (
+        open_journal(journal_url).recover(name).state.jobs[job_id].status_counts["running"]
+        == writers * calls
+    )
+
+
+def test_group_commit_is_a_bool_and_needs_a_journal() -> None:
+    """group_commit must be a bool; True without a journal is refused before any actor starts."""
+    with pytest.raises(InvalidArgumentError, match="group_commit") as info:
+        StateStore.create(None, AGENTS, name=unique_name(), journal=None, group_commit=True)
+    assert info.value.field == "group_commit"
+    with pytest.raises(InvalidArgumentError, match=r"group_commit.*bool.*'yes'"):
+        StateStore.create(None, AGENTS, group_commit="yes")  # type: ignore[arg-type]

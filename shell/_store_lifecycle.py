@@ -48,10 +48,10 @@ __all__ = [
 _ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_restarts": 0, "max_concurrency": 1}
 # With a journal a restart recovers every acknowledged command, and command ids
 # make Ray's redelivery of a call harmless: restart for ever, retry every call.
-# Still one thread by default: each call commits its own commands (a batch, a
-# handle's coalesced calls) before it replies. On a fast local disk that beats
-# sharing commits between separate callers, whose thread hand-offs cost more
-# than the syncs they save (docs/performance-notes.md).
+# One thread by default, as without a journal: each call commits its own
+# commands (a batch, a handle's coalesced calls) before it replies. On a fast
+# local disk that beats sharing commits between separate callers, whose thread
+# hand-offs cost more than the syncs they save (docs/performance-notes.md).
 _JOURNALED_OPTIONS: dict[str, Any] = {**_ACTOR_OPTIONS, "max_restarts": -1, "max_task_retries": -1}
 # group_commit=True: threads let the calls that arrive while a commit is under
 # way share the next one (StoreCore applies them one at a time under its lock).

@@ -93,7 +93,7 @@ def _throughputs(quick: bool, folder: Path) -> Section:
     journals = _journals(folder)
     sync = _sync_latency(folder)
     # The default commits each call alone; group commit is shown beside it on the same disk.
-    plans = [*((label, url, False) for label, url in journals.items())]
+    plans = [(label, url, False) for label, url in journals.items()]
     plans.append((GROUP_COMMIT, journals["SQLite FULL"], True))
     stores = {
         label: StateStore.create(

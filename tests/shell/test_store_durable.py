@@ -336,8 +336,11 @@ def test_separate_callers_share_commits_only_with_group_commit(
 
 def test_group_commit_is_a_bool_and_needs_a_journal() -> None:
     """group_commit must be a bool; True without a journal is refused before any actor starts."""
+    name = unique_name()
     with pytest.raises(InvalidArgumentError, match="group_commit") as info:
-        StateStore.create(None, AGENTS, name=unique_name(), journal=None, group_commit=True)
+        StateStore.create(None, AGENTS, name=name, journal=None, group_commit=True)
     assert info.value.field == "group_commit"
+    with pytest.raises(StateUnavailable):
+        StateStore.connect(name)  # no actor was started under the name
     with pytest.raises(InvalidArgumentError, match=r"group_commit.*bool.*'yes'"):
         StateStore.create(None, AGENTS, group_commit="yes")  # type: ignore[arg-type]

@@ -94,6 +94,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="journal URL (sqlite:///abs/path.db or postgresql://...): the store survives "
         "restarts; a store of that name already in it is recovered",
     )
+    parser.add_argument(
+        "--group-commit",
+        action="store_true",
+        help="with --journal: let the replicas' concurrent writes share commits, worth it "
+        "when a commit costs more than a call (PostgreSQL across a network, a slow disk)",
+    )
     parser.add_argument("--token-file", help="file with 'write = ...' and 'read = ...' lines")
     parser.add_argument("--max-body-bytes", help="request body limit (default 1 MiB)")
     return parser.parse_args(argv)
@@ -128,12 +134,22 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
         signal.signal(signum, lambda *_: stop.set())
     try:
         store = StateStore.create(
-            budget, agents, name=options.name, namespace=options.namespace, journal=options.journal
+            budget,
+            agents,
+            name=options.name,
+            namespace=options.namespace,
+            journal=options.journal,
+            group_commit=options.group_commit,
         )
     except StoreExistsError:
         if options.journal is None:
             raise
-        store = StateStore.recover(options.name, options.journal, namespace=options.namespace)
+        store = StateStore.recover(
+            options.name,
+            options.journal,
+            namespace=options.namespace,
+            group_commit=options.group_commit,
+        )
     try:
         serve.start(http_options={"host": options.host, "port": options.port})
         serve.run(app(_app_args(options)), name=_APP_NAME, route_prefix="/")
@@ -156,6 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "runs the ingress it was started with",
                 field="ingress",
                 value=options.ingress,
+            )
+        if options.group_commit and options.journal is None:
+            raise InvalidArgumentError(
+                "--group-commit needs --journal: a store in memory commits nothing",
+                field="group_commit",
+                value=True,
             )
         budget, agents = load_agents_file(options.agents_file)
         if options.budget is not None:

@@ -34,6 +34,7 @@ def test_agents_file_keeps_the_budget_blocks_of_the_demo_file() -> None:
         (["--budget", "-5"], {"w": "w" * 20, "r": "r" * 20}, "total_budget"),
         (["--agents-file", "/nonexistent.toml"], {"w": "w" * 20, "r": "r" * 20}, "agents file"),
         (["--address", "auto", "--ingress", "proxy"], {"w": "w" * 20, "r": "r" * 20}, "--ingress"),
+        (["--group-commit"], {"w": "w" * 20, "r": "r" * 20}, "--group-commit needs --journal"),
     ],
 )
 def test_bad_configuration_exits_2_before_ray_starts(
@@ -43,7 +44,7 @@ def test_bad_configuration_exits_2_before_ray_starts(
     env: dict[str, str],
     message: str,
 ) -> None:
-    """No tokens, bad budget, missing file, or an ingress for a joined cluster: exit 2, no Ray."""
+    """No tokens, bad budget, missing file, a misplaced ingress or group commit: exit 2, no Ray."""
     monkeypatch.delenv("EAP_STATE_WRITE_TOKEN", raising=False)
     monkeypatch.delenv("EAP_STATE_READ_TOKEN", raising=False)
     if env:
@@ -53,9 +54,13 @@ def test_bad_configuration_exits_2_before_ray_starts(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("ingress", ["haproxy", "proxy"])
-def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path, ingress: str) -> None:
-    """Either ingress: the module starts Ray, a store and Serve, answers, and stops on SIGINT."""
+@pytest.mark.parametrize(
+    ("ingress", "journaled"), [("haproxy", False), ("proxy", False), ("haproxy", True)]
+)
+def test_standalone_run_serves_the_store_until_interrupted(
+    tmp_path: Path, ingress: str, journaled: bool
+) -> None:
+    """Either ingress, a journaled group-commit store too: it starts, answers, stops on SIGINT."""
     port, stats_port = free_port(), free_port()
     read_token = secrets.token_urlsafe(24)
     # Not the session's HAProxy ports: the stats port is given, the metrics port left
@@ -67,6 +72,8 @@ def test_standalone_run_serves_the_store_until_interrupted(tmp_path: Path, ingre
     command = [sys.executable, "-m", "shell.service", "--agents-file", str(DEMO_AGENTS)]
     command += ["--budget", "12.5", "--port", str(port), "--name", f"standalone-{port}"]
     command += ["--ingress", ingress]
+    if journaled:
+        command += ["--journal", f"sqlite:///{tmp_path / 'journal.db'}", "--group-commit"]
     log = tmp_path / "stderr"
     with log.open("w") as stderr:
         process = subprocess.Popen(

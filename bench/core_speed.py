@@ -137,7 +137,7 @@ def run(quick: bool) -> list[Section]:
             "in three representations, measured before the 100,000-task job above is built "
             "(the plain dict and `JobExecution` timed alternately). "
             "`JobExecution` ships its tasks column by column and rebuilds its `TaskTable` "
-            "(a vector of records and a dict-shard index) on load; a pmap of nested pmaps "
+            "(a vector of records and a dict of positions) on load; a pmap of nested pmaps "
             "is what a naive pyrsistent model would pay. A plain dict of atomic values is "
             "never tracked by the garbage collector, while the rebuilt records are, so "
             "`JobExecution` pauses the collector while "

@@ -1,13 +1,17 @@
 """`TaskTable`: a job's tasks, an immutable mapping from task id to record in insertion order.
 
 Records live in a persistent vector in the order they were added. Each task
-id's position is found through a persistent index: a vector of small dicts
-("shards"), chosen by the id's hash and copied on write, never mutated once
-shared. An update replaces records in the vector (a C-level write) and never
-touches the index, which changes only when tasks are added.
+id's position is found through one plain dict, shared by every table of one
+line of appends: tasks are only ever appended, so a position never changes,
+and a table ignores the positions at or past its own length (the tasks a
+later version added). Appending to the newest table of a line extends the
+shared dict in place; appending to any other (a branch from an older
+version) builds a dict of its own from its records, O(n), which a store,
+that only ever appends to its newest version, never does. An update
+replaces records in the vector (a C-level write) and never touches the index.
 
 Why not a pyrsistent map keyed by task id: its reads and writes run in
-Python, several times the cost of a shard lookup and a vector write for a
+Python, several times the cost of a dict lookup and a vector write for a
 batch of updates (the figures are in docs/performance.md).
 """
 
@@ -33,12 +37,6 @@ from core.jobs.task import TaskRecord
 
 __all__ = ["TaskTable", "TaskTableEvolver", "empty_task_table", "task_table_from_records"]
 
-# Average ids per shard the index aims for; it doubles its shards (rebuilding,
-# O(n), amortised O(1) per task) when the average passes twice this.
-_IDS_PER_SHARD = 16
-_MIN_SHARDS = 8
-
-Shards = PVector[dict[str, int]]
 # TaskRecord.task_id as a C-level getter, for bulk checks over many records.
 _TASK_ID = itemgetter(TaskRecord._fields.index("task_id"))
 
@@ -50,16 +48,21 @@ class TaskTable(Mapping[str, TaskRecord]):
         records: The records, in insertion order.
     """
 
-    __slots__ = ("_mask", "_shards", "records")
+    __slots__ = ("_claims", "_positions", "records")
 
     records: PVector[TaskRecord]
-    _shards: Shards
-    _mask: int
+    # Task id -> position, shared along a line of appends; entries at or past
+    # len(records) belong to later tables and are ignored here.
+    _positions: dict[str, int]
+    # Table length -> the one append allowed to extend `_positions` in place from it.
+    _claims: dict[int, object]
 
-    def __init__(self, records: PVector[TaskRecord], shards: Shards) -> None:
+    def __init__(
+        self, records: PVector[TaskRecord], positions: dict[str, int], claims: dict[int, object]
+    ) -> None:
         object.__setattr__(self, "records", records)
-        object.__setattr__(self, "_shards", shards)
-        object.__setattr__(self, "_mask", len(shards) - 1)
+        object.__setattr__(self, "_positions", positions)
+        object.__setattr__(self, "_claims", claims)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"TaskTable is immutable: cannot set {name!r}")
@@ -69,11 +72,14 @@ class TaskTable(Mapping[str, TaskRecord]):
         return (task_table_from_records, (list(self.records),))
 
     def position(self, task_id: str) -> int | None:
-        """Return the task's position in ``records``, or None when the table has no such task."""
-        return self._shards[hash(task_id) & self._mask].get(task_id)
+        """Return the task's position in ``records``, or None when it has no such task. O(1)."""
+        position = self._positions.get(task_id)
+        if position is None or position >= len(self.records):
+            return None
+        return position
 
     def __getitem__(self, task_id: str) -> TaskRecord:
-        position = self._shards[hash(task_id) & self._mask].get(task_id)
+        position = self.position(task_id)
         if position is None:
             raise KeyError(task_id)
         return self.records[position]
@@ -86,11 +92,11 @@ class TaskTable(Mapping[str, TaskRecord]):
 
     def get(self, task_id: str, default: Any = None) -> Any:
         """Return the task with this id, or ``default``."""
-        position = self._shards[hash(task_id) & self._mask].get(task_id)
+        position = self.position(task_id)
         return default if position is None else self.records[position]
 
     def __contains__(self, task_id: object) -> bool:
-        return task_id in self._shards[hash(task_id) & self._mask]
+        return self.position(task_id) is not None  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[str]:
         return (record.task_id for record in self.records)
@@ -124,24 +130,23 @@ class TaskTable(Mapping[str, TaskRecord]):
         return TaskTableEvolver(self)
 
     def appended(self, records: Iterable[TaskRecord]) -> TaskTable:
-        """Return the table with new records after the existing ones (ids not checked)."""
+        """Return the table with new records after the existing ones (ids not checked).
+
+        O(added) when this is the newest table of its line, O(n) for a branch
+        from an older one (it indexes its own records).
+        """
         added = list(records)
+        size = len(self.records)
         all_records = self.records.extend(added)
-        if len(all_records) > 2 * _IDS_PER_SHARD * len(self._shards):
-            return TaskTable(all_records, _build_shards(all_records))
-        mask = self._mask
-        copied: dict[int, dict[str, int]] = {}
-        for position, record in enumerate(added, start=len(self.records)):
-            index = hash(record.task_id) & mask
-            shard = copied.get(index)
-            if shard is None:
-                # Copy on write: the old table still shares the original shard.
-                shard = copied[index] = dict(self._shards[index])
-            shard[record.task_id] = position
-        shards = self._shards.evolver()
-        for index, shard in copied.items():
-            shards[index] = shard
-        return TaskTable(all_records, shards.persistent())
+        # setdefault is one atomic step: of several appends from one table
+        # (even in other threads) exactly one extends the shared dict in place.
+        claim = object()
+        if size and self._claims.setdefault(size, claim) is claim:
+            positions, claims = self._positions, self._claims
+        else:
+            positions, claims = _index(self.records), {}
+        positions.update(zip(map(_TASK_ID, added), range(size, size + len(added)), strict=True))
+        return TaskTable(all_records, positions, claims)
 
 
 class TaskTableEvolver:
@@ -164,11 +169,12 @@ class TaskTableEvolver:
     def get_many(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
         """Return the record of each id, in order (None for an unknown id). O(1) per id."""
         table = self._table
-        # Chained map()s keep the per-id work in C: hash, shard, dict lookup.
-        shards = map(table._shards.__getitem__, map(table._mask.__and__, map(hash, task_ids)))
-        positions: list[int | None] = list(map(dict.get, shards, task_ids))
-        self._ids, self._positions = task_ids, positions
         records = table.records
+        # map() keeps the per-id lookup in C.
+        positions: list[int | None] = list(map(table._positions.get, task_ids))
+        if None in positions or (positions and max(positions) >= len(records)):  # type: ignore[type-var,operator]
+            positions = list(map(table.position, task_ids))
+        self._ids, self._positions = task_ids, positions
         if None not in positions:
             return list(map(records.__getitem__, positions))  # type: ignore[arg-type]
         return [None if position is None else records[position] for position in positions]
@@ -209,20 +215,12 @@ class TaskTableEvolver:
         vector = table.records.evolver()
         # map() drives the C-level setitem without a Python loop; the result is discarded.
         deque(map(vector.__setitem__, positions, records), maxlen=0)  # type: ignore[arg-type]
-        return TaskTable(vector.persistent(), table._shards)
+        return TaskTable(vector.persistent(), table._positions, table._claims)
 
 
-def _build_shards(records: Sequence[TaskRecord]) -> Shards:
-    """Return a fresh index for records with distinct task ids."""
-    count = _MIN_SHARDS
-    while count * _IDS_PER_SHARD < len(records):
-        count *= 2
-    mask = count - 1
-    shards: list[dict[str, int]] = [{} for _ in range(count)]
-    for position, record in enumerate(records):
-        task_id = record.task_id
-        shards[hash(task_id) & mask][task_id] = position
-    return pvector(shards)
+def _index(records: Sequence[TaskRecord]) -> dict[str, int]:
+    """Return a fresh position index of records with distinct task ids; O(n) in C."""
+    return dict(zip(map(_TASK_ID, records), range(len(records)), strict=True))
 
 
 class _RecordsView(ValuesView[TaskRecord]):
@@ -247,7 +245,9 @@ class _RecordItemsView(ItemsView[str, TaskRecord]):
         return ((record.task_id, record) for record in self._table.records)
 
 
-_EMPTY = TaskTable(pvector(), _build_shards(()))
+# Shared by every new job: its empty index is never extended in place (the
+# first append of any table of no tasks indexes its own records).
+_EMPTY = TaskTable(pvector(), {}, {})
 
 
 def empty_task_table() -> TaskTable:
@@ -259,4 +259,4 @@ def task_table_from_records(records: Sequence[TaskRecord]) -> TaskTable:
     """Return a table of records with distinct task ids, in the given order (ids not checked)."""
     if not records:
         return _EMPTY
-    return TaskTable(pvector(records), _build_shards(records))
+    return TaskTable(pvector(records), _index(records), {})

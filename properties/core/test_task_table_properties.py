@@ -1,8 +1,9 @@
 """TaskTable against a dict: any history of appends, from any earlier version, reads the same.
 
-The table's position index is copied on write and doubles its shards as it
-grows, so every version must keep answering for exactly its own tasks, even
-when two versions branch from one ancestor.
+The tables of one line of appends share one position index, extended in
+place by the one append allowed to claim it; every version must keep
+answering for exactly its own tasks, even when two versions branch from one
+ancestor (the second branch indexes its own records).
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from collections.abc import Mapping
 
 import pytest
@@ -152,3 +153,29 @@ def test_unknown_ids_of_any_type_are_absent() -> None:
         assert table.get(missing) is None  # type: ignore[arg-type]
     with pytest.raises(KeyError):
         table["t40"]
+
+
+def test_appends_from_one_table_in_many_threads_each_read_their_own() -> None:
+    """Threads appending to the same table at once each get a table of exactly their tasks."""
+    base = _table([f"t{i}" for i in range(50)])
+    grown: dict[int, TaskTable] = {}
+
+    def append(worker: int) -> None:
+        for step in range(20):
+            grown[worker] = (grown.get(worker) or base).appended(
+                [new_task(f"w{worker}-{step}", "a"), new_task(f"shared-{step}", "a")]
+            )
+
+    threads = [threading.Thread(target=append, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for worker, table in grown.items():
+        ids = [f"t{i}" for i in range(50)]
+        for step in range(20):
+            ids += [f"w{worker}-{step}", f"shared-{step}"]
+        assert list(table) == ids
+        assert _positions(table, ids) == list(range(len(ids)))
+        assert f"w{(worker + 1) % 8}-0" not in table
+    assert list(base) == [f"t{i}" for i in range(50)] and "shared-0" not in base

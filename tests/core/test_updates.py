@@ -219,3 +219,49 @@ def test_plain_strings_and_enum_members_are_interchangeable() -> None:
     job = apply_task_update(job_with(1), {"task_id": "t0", "status": TaskStatus.RUNNING})
     assert job.tasks["t0"].status == "running"
     assert str(job.tasks["t0"].status) == "running"
+
+
+def _one_at_a_time(job: JobExecution, updates: list[dict[str, object]]) -> JobExecution:
+    for update in updates:
+        job = apply_task_update(job, update)
+    return job
+
+
+@pytest.mark.parametrize(
+    ("before", "updates", "completed_at"),
+    [
+        # Finished by t1 at 2.0; t0's repeated completion at 3.0 changes nothing.
+        (
+            [],
+            [("t0", "completed", 1.0), ("t1", "completed", 2.0), ("t0", "completed", 3.0)],
+            2.0,
+        ),
+        # t0 finished before the batch: its repeat at 2.0 is not what finishes the job.
+        ([("t0", "completed", 0.5)], [("t1", "failed", 1.0), ("t0", "completed", 2.0)], 1.0),
+        # t0 named twice, then t1: finished by t1, the last in batch order.
+        (
+            [],
+            [("t0", "running", 1.0), ("t0", "completed", 2.0), ("t1", "completed", 3.0)],
+            3.0,
+        ),
+        # Finished by t0's second update, which comes after t1's.
+        (
+            [],
+            [("t0", "running", 1.0), ("t1", "completed", 2.0), ("t0", "failed", 3.0)],
+            3.0,
+        ),
+    ],
+)
+def test_job_completes_at_the_update_that_finished_its_last_task(
+    before: list[tuple[str, str, float]],
+    updates: list[tuple[str, str, float]],
+    completed_at: float,
+) -> None:
+    """A batch that finishes the job stamps the finishing update's time, as one at a time would."""
+    job = _one_at_a_time(
+        job_with(2), [{"task_id": t, "status": s, "at": at} for t, s, at in before]
+    )
+    batch = [{"task_id": t, "status": s, "at": at} for t, s, at in updates]
+    after = apply_task_updates(job, batch)
+    assert after.completed_at == completed_at
+    assert after == _one_at_a_time(job, batch)

@@ -23,6 +23,7 @@ from core.ledger import (
     Command,
     add_tasks_command,
     close_job_command,
+    command_to_wire,
     create_job_command,
     record_costs_command,
     release_command,
@@ -153,7 +154,8 @@ def update_tasks(job_id: Any, updates: Any, command_id: Any = None) -> StoreRequ
         updates = as_batch(updates, "updates")
     batch = parse_updates(updates)
     command = update_tasks_command(new_command_id(command_id), job_id, batch, time.time())
-    return _change(command)
+    # Plain lists, which Ray packs in C (core.ledger._wire says why).
+    return StoreRequest("execute", (command_to_wire(command),), command.command_id)
 
 
 def job_summary(job_id: Any) -> StoreRequest:

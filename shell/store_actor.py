@@ -36,6 +36,7 @@ from core.ledger import (
     Command,
     LedgerState,
     apply_command,
+    command_from_wire,
     job_state,
     job_summary,
     job_version,
@@ -195,8 +196,11 @@ class StoreCore(Waiting):
         self._ready()
         return PROTOCOL
 
-    def execute(self, command: Command) -> Any:
+    def execute(self, command: Command | list[Any]) -> Any:
         """Apply one command (write-ahead with a journal) and return its reply.
+
+        ``command`` is a `Command`, or an update batch's in the plain form a
+        handle sends (`core.ledger.command_to_wire`), checked like any wire input.
 
         A command id already applied returns its first reply and writes nothing
         (once that reply's command is committed).
@@ -249,10 +253,11 @@ class StoreCore(Waiting):
             except Exception as err:  # as each command would have raised on its own
                 return [(False, err)] * len(commands)
             last = 0
-            for command in commands:
+            for payload in commands:
                 head = self._head
                 assert head is not None
                 try:
+                    command = command_from_wire(payload)
                     state, reply = apply_command(head, command)
                 except Exception as err:  # the wire is not trusted: any refusal is this call's
                     outcomes.append((False, err))

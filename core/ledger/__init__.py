@@ -4,9 +4,11 @@ Every change a `shell.StateStore` makes is a `Command` (built by a factory
 that validates it); `apply_command` applies one to the store's whole
 `LedgerState` and returns the reply; replaying a journal is a fold of it
 (`replay`, `recover_state`). `core.ledger.encoding` writes commands and
-`core.ledger.snapshot` whole states as versioned, checksummed JSON, read back exactly.
+`core.ledger.snapshot` whole states as versioned, checksummed JSON, read back exactly;
+`command_to_wire` and `command_from_wire` carry an update batch to a store's actor as plain data.
 """
 
+from core.ledger._wire import command_from_wire, command_to_wire
 from core.ledger.commands import (
     FORMAT_VERSION,
     Command,
@@ -55,6 +57,8 @@ __all__ = [
     "apply_command",
     "checksum",
     "close_job_command",
+    "command_from_wire",
+    "command_to_wire",
     "create_job_command",
     "create_store_command",
     "decode_entry",

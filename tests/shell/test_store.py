@@ -14,6 +14,7 @@ import pytest
 from core.errors import (
     BudgetError,
     DuplicateTaskError,
+    InvalidStateError,
     InvalidTransitionError,
     InvalidUpdateError,
     StateError,
@@ -28,6 +29,7 @@ from core.ledger import (
     reserve_command,
     update_tasks_command,
 )
+from shell import _store_requests as requests
 from shell.errors import (
     DuplicateJobError,
     InvalidArgumentError,
@@ -35,6 +37,7 @@ from shell.errors import (
     StoreExistsError,
     UnknownJobError,
 )
+from shell.ray_ops import ray_get
 from shell.store import (
     StateStore,
 )
@@ -393,3 +396,20 @@ def test_store_core_without_ray_versions_and_errors() -> None:
     assert grants == [True, True, False]
     assert core.budget_summary()["total_reserved"] == Decimal(2)
     assert core.store_info()["applied"] == 7
+
+
+def test_update_batches_cross_to_the_actor_as_plain_data(store: StateStore) -> None:
+    """The handle sends an update batch as plain lists; a malformed one is refused unchanged."""
+    job_id = _job_with_tasks(store, 2)
+    request = requests.update_tasks(job_id, [{"task_id": "t0", "status": "running"}])
+    (payload,) = request.args
+    assert type(payload) is list and payload[3][1] == ["running"]
+    version = store.list_jobs()[job_id]
+    assert ray_get(store._actor.execute.remote(payload)) == version + 1
+    broken = [*payload[:3], "not columns", *payload[4:]]
+    broken[0] = uuid.uuid4().hex
+    with pytest.raises(InvalidStateError) as info:
+        ray_get(store._actor.execute.remote(broken))
+    assert info.value.field == "updates"
+    assert store.list_jobs()[job_id] == version + 1
+    assert store.job_state(job_id).tasks["t0"].status is TaskStatus.RUNNING

@@ -1,0 +1,134 @@
+"""CPU per call of a batch of 100 updates, caller and actor apart: StateStore vs the dict actor.
+
+Run alone, on a quiet machine (Linux: it reads ``/proc/<pid>/stat``)::
+
+    python -m bench.cpu_per_call [--calls 200] [--rounds 5]
+
+The throughput section of `bench.store_concurrency` gives the ratio; this
+says where it comes from. One writer at a time (a Ray task) sends batches of
+100 pending -> completed updates, and for each path it reports the writer's
+CPU per call (``time.process_time`` in the writer) and the actor process's
+(its ``/proc`` CPU ticks over the same calls), median of the rounds, which
+alternate the paths' order:
+
+- ``dict``: `bench.store_concurrency.DictStore`, the hand-written actor;
+- ``store``: `StateStore.update_tasks`, everything the handle does;
+- ``wire``: the store's actor called with update commands built in advance
+  (`core.ledger.command_to_wire`), so the writer pays only Ray's transfer;
+- ``build``: building the request alone, with no call (the caller's own work).
+
+Not part of ``python -m bench``: it measures no target of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from bench.store_concurrency import AGENTS, BUDGET, PRICE, DictStore
+from shell import _store_requests as requests
+from shell.store import StateStore
+
+__all__ = ["main"]
+
+PATHS = ("dict", "store", "wire", "build")
+# The actors' process titles, as Ray sets them (ray::<class name>).
+_TITLES = {"dict": "ray::DictStoreBody", "store": "ray::_StoreProcess"}
+_TICK_MS = 10.0  # USER_HZ is 100 on Linux
+
+
+def _actor_cpu_ms(title: str) -> float:
+    """CPU milliseconds used so far by the processes whose command line starts with ``title``."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if not (stat.parent / "cmdline").read_text().startswith(title):
+                continue
+            text = stat.read_text()
+        except OSError:  # the process ended while we looked
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        total += (int(fields[11]) + int(fields[12])) * _TICK_MS
+    return total
+
+
+@ray.remote(num_cpus=0.5)
+def _writer(target: Any, path: str, job_id: str, calls: int) -> float:
+    """Send ``calls`` batches of 100 along ``path``; return the writer's CPU seconds."""
+    batches = [
+        [
+            {"task_id": f"t{call * 100 + i}", "status": "completed", "result": "ok"}
+            for i in range(100)
+        ]
+        for call in range(calls)
+    ]
+    wires = [requests.update_tasks(job_id, batch).args[0] for batch in batches]
+    began = time.process_time()
+    for batch, wire in zip(batches, wires, strict=True):
+        if path == "dict":
+            ray.get(target.update_tasks.remote(job_id, batch))
+        elif path == "store":
+            target.update_tasks(job_id, batch)
+        elif path == "wire":
+            ray.get(target._actor.execute.remote(wire))
+        else:
+            requests.update_tasks(job_id, batch)
+    return time.process_time() - began
+
+
+def _new_job(target: Any, path: str, round_no: int, size: int) -> str:
+    """Create a job of ``size`` pending tasks in the store or the dict actor; return its id."""
+    job_id = f"{path}-{round_no}"
+    tasks = [{"task_id": f"t{i}", "agent_name": "a"} for i in range(size)]
+    if isinstance(target, StateStore):
+        target.create_job("cpu per call", job_id=job_id)
+        target.add_tasks(job_id, tasks)
+    else:
+        ray.get(target.create_job.remote(job_id))
+        ray.get(target.add_tasks.remote(job_id, tasks))
+    return job_id
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args(argv)
+    calls, rounds = args.calls, args.rounds
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    store = StateStore.create({"total_budget": BUDGET}, AGENTS)
+    plain = DictStore.remote(float(BUDGET), float(PRICE))
+    try:
+        ray.get(plain.ping.remote())
+        figures: dict[str, list[tuple[float, float]]] = {path: [] for path in PATHS}
+        for round_no in range(rounds + 1):  # round 0 warms the worker processes up
+            for path in PATHS if round_no % 2 else PATHS[::-1]:
+                title = _TITLES["dict" if path == "dict" else "store"]
+                target = plain if path == "dict" else store
+                job_id = _new_job(target, path, round_no, calls * 100)
+                before = _actor_cpu_ms(title)
+                writer_s = ray.get(_writer.remote(target, path, job_id, calls))
+                actor_ms = _actor_cpu_ms(title) - before
+                if isinstance(target, StateStore):
+                    target.close_job(job_id)  # its tasks leave the actor's memory
+                if round_no:
+                    figures[path].append((writer_s * 1e3 / calls, actor_ms / calls))
+    finally:
+        store.shutdown()
+        ray.kill(plain)
+        ray.shutdown()
+    print(f"ms of CPU per call of 100 updates, median of {rounds} rounds of {calls} calls")
+    print(f"{'path':8}{'writer':>10}{'actor':>10}{'total':>10}")
+    for path, rows in figures.items():
+        writer = statistics.median(row[0] for row in rows)
+        actor = 0.0 if path == "build" else statistics.median(row[1] for row in rows)
+        print(f"{path:8}{writer:10.3f}{actor:10.3f}{writer + actor:10.3f}")
+
+
+if __name__ == "__main__":
+    main()

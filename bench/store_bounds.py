@@ -6,7 +6,7 @@ Run alone (it takes about ten minutes)::
 
 The throughput section of `bench.store_concurrency` measures the store's
 batch-of-100 throughput against the hand-written dict actor. This measures
-the same thing along five paths, each round running all of them back to back
+the same thing along seven paths, each round running all of them back to back
 in alternating order, and reports the median of the per-round ratios
 *dict / path*:
 

@@ -29,6 +29,7 @@ __all__ = [
     "HAPROXY_INGRESS",
     "INGRESSES",
     "METRICS_PORT_VARIABLE",
+    "PROXY_READY_VARIABLE",
     "STATS_PORT_VARIABLE",
     "ingress_environment",
     "ingress_of",
@@ -43,6 +44,11 @@ METRICS_PORT_VARIABLE = "RAY_SERVE_HAPROXY_METRICS_PORT"
 #: Seconds a stopping replica behind HAProxy stays reachable (Serve's default 30), so
 #: that balancers in front can forget it before it refuses connections.
 DRAINING_PERIOD_VARIABLE = "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S"
+#: Seconds Serve's controller gives a starting proxy (either ingress's) to report ready
+#: before it kills and restarts it. Serve's default, 5, is shorter than a worker's start-up
+#: on a loaded node, and `serve.start` fails outright when its first proxy is killed.
+PROXY_READY_VARIABLE = "RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S"
+_PROXY_READY_SECONDS = "30"
 #: The ingresses one can ask for: Serve's HAProxy ingress, or its Python proxy actor.
 INGRESSES = ("haproxy", "proxy")
 
@@ -60,18 +66,21 @@ def ingress_environment(ingress: str, environ: Mapping[str, str]) -> dict[str, s
     ``"haproxy"``: Serve's high-throughput mode, with HAProxy's stats and
     metrics ports taken from ``environ`` when set there, else free ports of
     this host (so two services on one host do not collide). ``"proxy"``:
-    Serve's Python proxy actor (both mode variables off). O(1).
+    Serve's Python proxy actor (both mode variables off). Either way, the
+    proxy's start-up allowance (`PROXY_READY_VARIABLE`) from ``environ``
+    when set there, else 30 s. O(1).
 
     Raises:
         InvalidArgumentError: an ``ingress`` not in `INGRESSES` (field ``ingress``).
     """
+    ready = {PROXY_READY_VARIABLE: environ.get(PROXY_READY_VARIABLE) or _PROXY_READY_SECONDS}
     if ingress == "proxy":
-        return dict.fromkeys(HAPROXY_INGRESS, "0")
+        return {**dict.fromkeys(HAPROXY_INGRESS, "0"), **ready}
     if ingress != "haproxy":
         raise InvalidArgumentError(
             f"ingress must be one of {INGRESSES}, got {ingress!r}", field="ingress", value=ingress
         )
-    variables = dict(HAPROXY_INGRESS)
+    variables = {**HAPROXY_INGRESS, **ready}
     for name in (STATS_PORT_VARIABLE, METRICS_PORT_VARIABLE):
         variables[name] = environ.get(name) or str(_free_port())
     return variables

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -54,6 +57,44 @@ def test_bad_configuration_exits_2_before_ray_starts(
     assert message in capsys.readouterr().err
 
 
+def _wait_until_ready(process: subprocess.Popen[str], log: Path, within: float = 180.0) -> None:
+    """Read the service's stdout up to its "ready at" line; fail with its stderr if none comes.
+
+    Ray may print its own lines (a raylet's warning) to the driver's stdout
+    before the service's, so the first line is not always the one awaited.
+    """
+    stdout = process.stdout
+    assert stdout is not None
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in stdout:
+            lines.put(line)
+            if "ready at" in line:
+                return
+        lines.put(None)  # stdout closed: the process is ending
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = time.monotonic() + within
+    seen = []
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if line is None:
+            process.wait(timeout=60)  # let it finish writing why
+            break
+        if "ready at" in line:
+            return
+        seen.append(line)
+    status = process.poll()
+    why = f"exited with status {status}" if status is not None else f"not in {within:.0f} s"
+    pytest.fail(
+        f"the service was not ready ({why}); stdout: {seen!r}; stderr:\n{log.read_text()[-6000:]}"
+    )
+
+
 @pytest.mark.parametrize(
     ("ingress", "journaled"), [("haproxy", False), ("proxy", False), ("haproxy", True)]
 )
@@ -80,8 +121,7 @@ def test_standalone_run_serves_the_store_until_interrupted(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True
         )
     try:
-        assert process.stdout is not None
-        assert "ready at" in process.stdout.readline(), log.read_text()[-3000:]
+        _wait_until_ready(process, log)
         reply = httpx.get(
             f"http://127.0.0.1:{port}/budget",
             headers={"Authorization": f"Bearer {read_token}"},

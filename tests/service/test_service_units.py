@@ -14,6 +14,7 @@ from shell.service import AccessTokens, load_tokens, service_settings
 from shell.service._ingress import (
     HAPROXY_INGRESS,
     METRICS_PORT_VARIABLE,
+    PROXY_READY_VARIABLE,
     STATS_PORT_VARIABLE,
     ingress_environment,
 )
@@ -158,9 +159,19 @@ def test_haproxy_ingress_keeps_given_ports_and_picks_free_ones_otherwise() -> No
     assert 0 < int(chosen[METRICS_PORT_VARIABLE]) < 65536
 
 
+@pytest.mark.parametrize("ingress", ["haproxy", "proxy"])
+def test_either_ingress_gives_a_starting_proxy_30_s_unless_told(ingress: str) -> None:
+    """A proxy may take 30 s to report ready (Serve gives 5 s); a value already set wins."""
+    assert ingress_environment(ingress, {})[PROXY_READY_VARIABLE] == "30"
+    kept = ingress_environment(ingress, {PROXY_READY_VARIABLE: "90"})
+    assert kept[PROXY_READY_VARIABLE] == "90"
+
+
 def test_python_proxy_ingress_turns_the_mode_off_and_others_are_refused() -> None:
     """The Python proxy turns both variables off; an unknown ingress is an InvalidArgumentError."""
-    assert ingress_environment("proxy", {}) == dict.fromkeys(HAPROXY_INGRESS, "0")
+    chosen = ingress_environment("proxy", {})
+    assert {k: chosen[k] for k in HAPROXY_INGRESS} == dict.fromkeys(HAPROXY_INGRESS, "0")
+    assert set(chosen) == {*HAPROXY_INGRESS, PROXY_READY_VARIABLE}
     with pytest.raises(InvalidArgumentError) as caught:
         ingress_environment("nginx", {})
     assert (caught.value.field, caught.value.value) == ("ingress", "nginx")

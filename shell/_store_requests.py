@@ -91,7 +91,9 @@ __all__ = [
 
 
 def _change(command: Command) -> StoreRequest:
-    return StoreRequest("execute", (command,), command.command_id)
+    # An update batch travels as plain lists, which Ray packs in C (core.ledger._wire
+    # says why); command_to_wire leaves any other command as it is.
+    return StoreRequest("execute", (command_to_wire(command),), command.command_id)
 
 
 def ping() -> StoreRequest:
@@ -153,9 +155,7 @@ def update_tasks(job_id: Any, updates: Any, command_id: Any = None) -> StoreRequ
     if not isinstance(updates, UpdateBatch):
         updates = as_batch(updates, "updates")
     batch = parse_updates(updates)
-    command = update_tasks_command(new_command_id(command_id), job_id, batch, time.time())
-    # Plain lists, which Ray packs in C (core.ledger._wire says why).
-    return StoreRequest("execute", (command_to_wire(command),), command.command_id)
+    return _change(update_tasks_command(new_command_id(command_id), job_id, batch, time.time()))
 
 
 def job_summary(job_id: Any) -> StoreRequest:

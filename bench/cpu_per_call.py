@@ -1,6 +1,6 @@
 """CPU per call of a batch of 100 updates, caller and actor apart: StateStore vs the dict actor.
 
-Run alone, on a quiet machine (Linux: it reads ``/proc/<pid>/stat``)::
+Run alone, on a quiet machine (Linux: it reads ``/proc``)::
 
     python -m bench.cpu_per_call [--calls 200] [--rounds 5]
 
@@ -8,7 +8,7 @@ The throughput section of `bench.store_concurrency` gives the ratio; this
 says where it comes from. One writer at a time (a Ray task) sends batches of
 100 pending -> completed updates, and for each path it reports the writer's
 CPU per call (``time.process_time`` in the writer) and the actor process's
-(its ``/proc`` CPU ticks over the same calls), median of the rounds, which
+(its threads' ``/proc`` CPU time over the same calls), median of the rounds, which
 alternate the paths' order:
 
 - ``dict``: `bench.store_concurrency.DictStore`, the hand-written actor;
@@ -40,21 +40,41 @@ PATHS = ("dict", "store", "wire", "build")
 # The actors' process titles, as Ray sets them (ray::<class name>).
 _TITLES = {"dict": "ray::DictStoreBody", "store": "ray::_StoreProcess"}
 _TICK_MS = 10.0  # USER_HZ is 100 on Linux
+_SCHEDSTAT = Path("/proc/self/schedstat").exists()
 
 
 def _actor_cpu_ms(title: str) -> float:
-    """CPU milliseconds used so far by the processes whose command line starts with ``title``."""
+    """CPU milliseconds used so far by the processes whose command line starts with ``title``.
+
+    Read per thread from ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds: a
+    call's share is visible), or from ``/proc/<pid>/stat`` in 10 ms ticks
+    where the kernel keeps no schedstat. Ray's threads live as long as the
+    actor, so none of the CPU counted before a call leaves the sum after it.
+    """
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if not (stat.parent / "cmdline").read_text().startswith(title):
                 continue
-            text = stat.read_text()
+            total += _process_cpu_ms(stat.parent)
         except OSError:  # the process ended while we looked
             continue
-        fields = text[text.rindex(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) * _TICK_MS
     return total
+
+
+def _process_cpu_ms(process: Path) -> float:
+    """CPU milliseconds of one process: its threads' schedstat summed, or its ticks."""
+    if not _SCHEDSTAT:
+        text = (process / "stat").read_text()
+        fields = text[text.rindex(")") + 2 :].split()
+        return (int(fields[11]) + int(fields[12])) * _TICK_MS
+    total_ns = 0
+    for thread in (process / "task").iterdir():
+        try:
+            total_ns += int((thread / "schedstat").read_text().split()[0])
+        except OSError:  # the thread ended while we looked
+            continue
+    return total_ns / 1e6
 
 
 @ray.remote(num_cpus=0.5)

@@ -14,13 +14,20 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from core.batch_args import item_ident, item_list
 from core.errors import InvalidUpdateError, StateError, describe
 from core.frozen import freeze
 from core.jobs.status import STATUS_BY_VALUE, TaskStatus
-from core.jobs.task_update import ALLOWED_UPDATE_KEYS, ParsedUpdate, TaskUpdate, parse_update
+from core.jobs.task_update import (
+    ALLOWED_UPDATE_KEYS,
+    REQUIRED_UPDATE_KEYS,
+    ParsedUpdate,
+    TaskUpdate,
+    parse_update,
+)
 from core.timestamps import epoch_seconds
 
 __all__ = ["UpdateColumns", "stamped_columns", "to_update_columns", "update_list"]
@@ -34,7 +41,10 @@ _PLAIN_RESULT_TYPES = frozenset({str, _NONE})
 _AT_TYPES = frozenset({float, int, _NONE})
 _FLOAT_ONLY = frozenset({float})
 _NONE_ONLY = frozenset({_NONE})
+_TUPLE_ONLY = {tuple}
 _new_tuple = tuple.__new__
+# A required key read in C; a row without one raises KeyError.
+_REQUIRED_GETTERS = {key: itemgetter(key) for key in REQUIRED_UPDATE_KEYS}
 
 
 class UpdateColumns(NamedTuple):
@@ -116,6 +126,8 @@ def update_list(updates: Any) -> list[Any]:
 
 def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
     """Return the five columns as tuples of one length, or raise naming the bad column."""
+    if set(map(type, columns)) == _TUPLE_ONLY and len(set(map(len, columns))) == 1:
+        return tuple(columns)  # the wire's form: nothing to convert
     result = []
     for name, column in zip(UpdateColumns._fields, columns, strict=True):
         # A set or a mapping has no order of its own: its rows would pair up at random.
@@ -150,12 +162,23 @@ def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
         return None
     if kind is TaskUpdate:
         return tuple(zip(*rows, strict=True))
-    if not all(map(ALLOWED_UPDATE_KEYS.issuperset, rows)):
+    keys = set().union(*rows)
+    if not ALLOWED_UPDATE_KEYS.issuperset(keys):
         return None
-    # A missing key reads as None, which the bulk checks refuse for task_id and
-    # status: the item-by-item parse then names it.
     count = len(rows)
-    return tuple(tuple(map(dict.get, rows, repeat(key, count))) for key in TaskUpdate._fields)
+    columns = []
+    for key in TaskUpdate._fields:
+        if key in _REQUIRED_GETTERS:
+            try:
+                column = tuple(map(_REQUIRED_GETTERS[key], rows))
+            except KeyError:  # the row is parsed on its own, which names it
+                return None
+        elif key in keys:
+            column = tuple(map(dict.get, rows, repeat(key, count)))
+        else:
+            column = (None,) * count  # an optional key no row has, built without reading them
+        columns.append(column)
+    return tuple(columns)
 
 
 def _bulk_checked(

@@ -190,6 +190,9 @@ def _moved_counts(
             per_round = rounds[round_no] = _counts_dict(job.round_counts[round_no])
         per_round[old] -= times
         per_round[new] += times
+    if len(rounds) == 1:  # the usual batch: one set, no evolver
+        ((round_no, per_round),) = rounds.items()
+        return pmap(counts), job.round_counts.set(round_no, pmap(per_round))
     return pmap(counts), job.round_counts.update({r: pmap(c) for r, c in rounds.items()})
 
 

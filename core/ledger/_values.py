@@ -14,16 +14,29 @@ from __future__ import annotations
 import base64
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 from core.errors import JournalFormatError, UnjournalableValueError
 from core.frozen import FrozenDict
 
-__all__ = ["decode_value", "dumps", "encode_rows", "encode_value", "is_tag_shaped", "loads"]
+__all__ = [
+    "decode_value",
+    "dumps",
+    "encode_rows",
+    "encode_value",
+    "is_tag_shaped",
+    "list_text",
+    "loads",
+]
 
 _PLAIN = (str, int, type(None), bool)
+# json.dumps with options builds an encoder per call (about 2 µs): one, made once.
+_encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# ASCII characters JSON writes escaped, besides the quote: controls, DEL and the backslash.
+_ESCAPED = bytes([*range(0x20), 0x7F, ord("\\")])
 # Deeper values are refused rather than risk Python's recursion limit.
 _MAX_DEPTH = 200
 
@@ -166,7 +179,35 @@ def decode_value(data: Any) -> Any:
 
 def dumps(data: Any) -> str:
     """Return plain JSON data as compact, deterministic text (keys in their given order)."""
-    return json.dumps(data, separators=(",", ":"), allow_nan=False)
+    return _encode(data)
+
+
+def list_text(items: Sequence[Any]) -> str:
+    """Return ``dumps(list(items))`` of plain JSON values: the same text, built cheaper. O(n).
+
+    The json encoder costs about 50 ns an item even in C. A batch's columns are
+    mostly one value repeated (a status, None) or short strings that need no
+    escaping (task ids), whose text is joined in one C call; any other list is
+    left to `dumps`.
+    """
+    count = len(items)
+    if not count:
+        return "[]"
+    first = items[0]
+    # Among plain JSON values only None equals None, and only a str (a str
+    # subclass included, which JSON writes as its characters) equals a str.
+    if (first is None or isinstance(first, str)) and items.count(first) == count:
+        return "[" + ",".join(repeat(dumps(first), count)) + "]"
+    try:
+        body = '","'.join(items)
+    except TypeError:  # not all strs
+        return dumps(items)
+    if body.isascii():
+        raw = body.encode("ascii")
+        # No character JSON escapes but the separators' quotes: each item is its own text.
+        if raw.count(b'"') == 2 * (count - 1) and len(raw.translate(None, _ESCAPED)) == len(raw):
+            return '["' + body + '"]'
+    return dumps(items)
 
 
 def loads(text: str) -> Any:

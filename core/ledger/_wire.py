@@ -23,14 +23,16 @@ from typing import Any
 
 from core.errors import InvalidStateError, describe
 from core.jobs._columns import UpdateColumns
+from core.jobs.status import TaskStatus
 from core.ledger.commands import Command
 
 __all__ = ["command_from_wire", "command_to_wire"]
 
 _KIND = "update_tasks"
 _new_tuple = tuple.__new__
-# A TaskStatus member's text as an exact str, read in C (TaskStatus.__str__ is Python).
-_text = str.__str__
+# A TaskStatus member's text as an exact str, looked up in C: TaskStatus.__str__ runs
+# in Python, and str.__str__ copies a subclass's characters into a new str.
+_TEXT = {status: status.value for status in TaskStatus}
 
 
 def command_to_wire(command: Command) -> Any:
@@ -47,7 +49,13 @@ def command_to_wire(command: Command) -> Any:
         command.command_id,
         _KIND,
         job_id,
-        [list(task_ids), list(map(_text, statuses)), list(results), list(errors), list(ats)],
+        [
+            list(task_ids),
+            list(map(_TEXT.__getitem__, statuses)),
+            list(results),
+            list(errors),
+            list(ats),
+        ],
         command.at,
         command.digest,
         command.body,

@@ -24,7 +24,7 @@ from core.jobs._columns import UpdateColumns, to_update_columns
 from core.jobs.job import new_job
 from core.jobs.task import iter_task_records
 from core.jobs.update_batch import batch_columns, trusted_columns
-from core.ledger._values import dumps, encode_value
+from core.ledger._values import dumps, encode_value, list_text
 from core.timestamps import epoch_seconds
 
 __all__ = [
@@ -103,14 +103,13 @@ def make_command(command_id: Any, kind: str, args: tuple[Any, ...], at: Any = No
         StateError: a bad ``command_id`` or ``at``; `UnjournalableValueError` for
             arguments a journal could not record.
     """
-    return _command(command_id, kind, args, at, encode_value(args, kind))
+    return _command(command_id, kind, args, at, dumps(encode_value(args, kind)))
 
 
-def _command(command_id: Any, kind: str, args: tuple[Any, ...], at: Any, data: Any) -> Command:
-    """`make_command` of ``args`` whose plain JSON data (`encode_value` of them) is ``data``."""
+def _command(command_id: Any, kind: str, args: tuple[Any, ...], at: Any, args_text: str) -> Command:
+    """`make_command` of ``args`` whose JSON text (`dumps` of `encode_value`) is ``args_text``."""
     check_name(command_id, "command_id")
     stamp = epoch_seconds(at, "at", InvalidTaskError)
-    args_text = dumps(data)
     digest = fingerprint(kind, args_text)
     body = entry_body(command_id, kind, stamp, digest, args_text)
     return Command(command_id, kind, args, stamp, digest, body)
@@ -170,8 +169,8 @@ def update_tasks_command(command_id: str, job_id: str, updates: Any, at: Any) ->
         # parse_updates made it here: its columns were checked as `encode_value`
         # would check them again (ids, errors and times plain and finite, statuses
         # members), so only the results are encoded; the text is the same.
-        data = [job_id, _encoded_columns(trusted)]
-        return _command(command_id, "update_tasks", (job_id, trusted), at, data)
+        text = _columns_text(job_id, trusted)
+        return _command(command_id, "update_tasks", (job_id, trusted), at, text)
     # A batch parse_updates made is already valid: its columns are taken as they are.
     columns = batch_columns(updates)
     if columns is None:
@@ -179,11 +178,12 @@ def update_tasks_command(command_id: str, job_id: str, updates: Any, at: Any) ->
     return make_command(command_id, "update_tasks", (job_id, columns), at)
 
 
-def _encoded_columns(columns: UpdateColumns) -> list[Any]:
-    """`encode_value` of validated columns (as the second of a command's args); O(n)."""
+def _columns_text(job_id: str, columns: UpdateColumns) -> str:
+    """``dumps(encode_value((job_id, columns)))`` of validated columns, column by column; O(n)."""
     task_ids, statuses, results, errors, ats = columns
     encoded_results = encode_value(results, "update_tasks", 2)
-    return [list(task_ids), list(statuses), encoded_results, list(errors), list(ats)]
+    texts = map(list_text, (task_ids, statuses, encoded_results, errors, ats))
+    return f"[{dumps(job_id)},[{','.join(texts)}]]"
 
 
 def _check_agent_and_id(agent_name: Any, reservation_id: Any) -> None:

@@ -1,4 +1,4 @@
-"""The journal's column-wise row encoding writes exactly what value-by-value encoding writes."""
+"""The journal's column-wise encodings write exactly what value-by-value encoding writes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from core.frozen import freeze
 from core.jobs.job import JobExecution
 from core.jobs.status import TaskStatus
 from core.jobs.update_batch import batch_columns, parse_updates
-from core.ledger._values import dumps, encode_rows, encode_value
+from core.ledger._values import dumps, encode_rows, encode_value, list_text
 from core.ledger.commands import make_command, update_tasks_command
 from core.ledger.snapshot import _encode_job
 from properties.strategies import jobs, json_values, timestamps, valid_updates
@@ -77,3 +77,31 @@ def test_a_parsed_batch_command_has_the_generic_text(updates: tuple[Any, ...], a
     batch = parse_updates(list(updates))
     fast = update_tasks_command("c", "j", batch, at)
     assert fast == make_command("c", "update_tasks", ("j", batch_columns(batch)), at)
+
+
+_list_items = st.lists(
+    st.one_of(
+        st.text(max_size=4),  # quotes, backslashes, controls, DEL and non-ASCII included
+        st.sampled_from(['"', "\\", "\x7f", "\x00", "é", "a,b", '","']),
+        st.just(TaskStatus.RUNNING),
+        st.none(),
+        st.integers(-3, 3),
+        st.booleans(),
+        st.floats(allow_nan=False, allow_infinity=False),
+    ),
+    max_size=6,
+)
+
+
+@given(_list_items | _list_items.map(tuple) | st.integers(0, 5).map(lambda n: [None] * n))
+def test_list_text_is_the_dumps_text(items: Any) -> None:
+    """list_text writes exactly what dumps writes for any list of plain JSON values."""
+    assert list_text(items) == dumps(list(items))
+
+
+@given(st.lists(st.sampled_from(["x", "y", "\x01"]), min_size=1, max_size=6), st.integers(1, 4))
+def test_list_text_of_a_repeated_str_is_the_dumps_text(pool: list[str], times: int) -> None:
+    """A column of one value repeated, or of a few, still gets exactly dumps' text."""
+    items = pool * times
+    assert list_text(items) == dumps(items)
+    assert list_text([pool[0]] * len(items)) == dumps([pool[0]] * len(items))

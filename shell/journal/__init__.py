@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from core.errors import describe
 from shell.errors import InvalidArgumentError
 from shell.journal._base import SNAPSHOTS_KEPT, Journal
 from shell.journal._postgres import PostgresJournal
@@ -21,7 +22,8 @@ __all__ = ["SNAPSHOTS_KEPT", "Journal", "PostgresJournal", "SqliteJournal", "ope
 
 def _bad(url: Any, why: str) -> InvalidArgumentError:
     return InvalidArgumentError(
-        f"journal must be 'sqlite:///absolute/path.db' or 'postgresql://...', {why}: {url!r}",
+        "journal must be 'sqlite:///absolute/path.db' or 'postgresql://...', "
+        f"{why}: {describe(url)}",
         field="journal",
         value=url,
     )

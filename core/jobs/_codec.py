@@ -20,8 +20,8 @@ from typing import Any
 from pyrsistent import pmap
 
 from core.frozen import FrozenDict
-from core.jobs._table import empty_task_table, task_table_from_records
-from core.jobs.task import TaskRecord, records_from_columns
+from core.jobs._table import empty_task_table, task_table_from_columns
+from core.jobs.task import TaskRecord
 
 __all__ = ["collector_paused", "rebuild_job", "reduce_job"]
 
@@ -59,9 +59,7 @@ def reduce_job(job: Any) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     O(n) in the number of tasks, at C speed for the column split.
     """
     with collector_paused():
-        records = list(job.tasks.records)
-        # Records all have the same fields, so zip needs no strict check.
-        columns = list(zip(*records, strict=False)) if records else []
+        columns: list[Any] = list(map(tuple, job.tasks.columns)) if job.tasks else []
         for index in _FROZEN_COLUMNS if columns else ():
             columns[index] = _encode_frozen(columns[index])
     return (
@@ -95,7 +93,7 @@ def rebuild_job(
         if columns:
             for index in _FROZEN_COLUMNS:
                 columns[index] = _decode_frozen(columns[index])
-            tasks = task_table_from_records(records_from_columns(columns))
+            tasks = task_table_from_columns(columns)
     return job_type(
         job_id,
         description,

@@ -1,14 +1,17 @@
 """`TaskTable`: a job's tasks, an immutable mapping from task id to record in insertion order.
 
-Records live in a persistent vector in the order they were added. Each task
-id's position is found through one plain dict, shared by every table of one
-line of appends: tasks are only ever appended, so a position never changes,
-and a table ignores the positions at or past its own length (the tasks a
-later version added). Appending to the newest table of a line extends the
-shared dict in place; appending to any other (a branch from an older
-version) builds a dict of its own from its records, O(n), which a store,
-that only ever appends to its newest version, never does. An update
-replaces records in the vector (a C-level write) and never touches the index.
+The tasks are held column by column: one persistent vector per `TaskRecord`
+field, all of one length, row ``i`` being the ``i``-th task added. A batch of
+updates then writes the few fields it changes for its rows, each at C speed
+(`TaskTableEvolver.write`), instead of rebuilding a record per update in
+Python, and a record is built only when one is read. Each task id's position
+is found through one plain dict, shared by every table of one line of
+appends: tasks are only ever appended, so a position never changes, and a
+table ignores the positions at or past its own length (the tasks a later
+version added). Appending to the newest table of a line extends the shared
+dict in place; appending to any other (a branch from an older version)
+builds a dict of its own from its ids, O(n), which a store, that only ever
+appends to its newest version, never does.
 
 Why not a pyrsistent map keyed by task id: its reads and writes run in
 Python, several times the cost of a dict lookup and a vector write for a
@@ -26,41 +29,55 @@ from collections.abc import (
     Sequence,
     ValuesView,
 )
-from operator import itemgetter
-from typing import Any, overload
+from itertools import compress, repeat
+from typing import Any, cast, overload
 
 from pyrsistent import pvector
-from pyrsistent.typing import PVector
+from pyrsistent.typing import PVector, PVectorEvolver
 
-from core.errors import InvalidTaskError
+from core.errors import InvalidTaskError, describe
 from core.jobs.task import TaskRecord
 
-__all__ = ["TaskTable", "TaskTableEvolver", "empty_task_table", "task_table_from_records"]
+__all__ = [
+    "WRITABLE_FIELDS",
+    "TaskTable",
+    "TaskTableEvolver",
+    "empty_task_table",
+    "task_table_from_columns",
+    "task_table_from_records",
+]
 
-# TaskRecord.task_id as a C-level getter, for bulk checks over many records.
-_TASK_ID = itemgetter(TaskRecord._fields.index("task_id"))
+_FIELDS = TaskRecord._fields
+_FIELD_INDEX = {name: index for index, name in enumerate(_FIELDS)}
+_ID = _FIELD_INDEX["task_id"]
+#: The fields an update may change; the others are fixed when a task is added.
+WRITABLE_FIELDS = frozenset({"status", "result", "error", "started_at", "completed_at"})
+_new_tuple = tuple.__new__
 
 
 class TaskTable(Mapping[str, TaskRecord]):
     """Tasks keyed by task id, in the order they were added; make one with `empty_task_table`.
 
     Attributes:
-        records: The records, in insertion order.
+        columns: One persistent vector per `TaskRecord` field, in field order.
     """
 
-    __slots__ = ("_claims", "_positions", "records")
+    __slots__ = ("_claims", "_positions", "columns")
 
-    records: PVector[TaskRecord]
+    columns: tuple[PVector[Any], ...]
     # Task id -> position, shared along a line of appends; entries at or past
-    # len(records) belong to later tables and are ignored here.
+    # len(self) belong to later tables and are ignored here.
     _positions: dict[str, int]
     # Table length -> the one append allowed to extend `_positions` in place from it.
     _claims: dict[int, object]
 
     def __init__(
-        self, records: PVector[TaskRecord], positions: dict[str, int], claims: dict[int, object]
+        self,
+        columns: tuple[PVector[Any], ...],
+        positions: dict[str, int],
+        claims: dict[int, object],
     ) -> None:
-        object.__setattr__(self, "records", records)
+        object.__setattr__(self, "columns", columns)
         object.__setattr__(self, "_positions", positions)
         object.__setattr__(self, "_claims", claims)
 
@@ -71,18 +88,26 @@ class TaskTable(Mapping[str, TaskRecord]):
         # The index is derived, and str hashes differ between processes: rebuild it.
         return (task_table_from_records, (list(self.records),))
 
+    @property
+    def records(self) -> tuple[TaskRecord, ...]:
+        """Every record, in insertion order, built now. O(n) at C speed."""
+        return tuple(map(_new_tuple, repeat(TaskRecord), zip(*self.columns, strict=True)))
+
     def position(self, task_id: str) -> int | None:
-        """Return the task's position in ``records``, or None when it has no such task. O(1)."""
+        """Return the task's row, or None when it has no such task. O(1)."""
         position = self._positions.get(task_id)
-        if position is None or position >= len(self.records):
+        if position is None or position >= len(self.columns[_ID]):
             return None
         return position
+
+    def _record(self, position: int) -> TaskRecord:
+        return _new_tuple(TaskRecord, [column[position] for column in self.columns])
 
     def __getitem__(self, task_id: str) -> TaskRecord:
         position = self.position(task_id)
         if position is None:
             raise KeyError(task_id)
-        return self.records[position]
+        return self._record(position)
 
     @overload
     def get(self, task_id: str) -> TaskRecord | None: ...
@@ -91,42 +116,45 @@ class TaskTable(Mapping[str, TaskRecord]):
     def get(self, task_id: str, default: TaskRecord | Any) -> TaskRecord | Any: ...
 
     def get(self, task_id: str, default: Any = None) -> Any:
-        """Return the task with this id, or ``default``."""
+        """Return the task with this id, or ``default``. O(1)."""
         position = self.position(task_id)
-        return default if position is None else self.records[position]
+        return default if position is None else self._record(position)
 
     def __contains__(self, task_id: object) -> bool:
         return self.position(task_id) is not None  # type: ignore[arg-type]
 
     def __iter__(self) -> Iterator[str]:
-        return (record.task_id for record in self.records)
+        return iter(self.columns[_ID])
 
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.columns[_ID])
 
     def values(self) -> ValuesView[TaskRecord]:
-        """The records in insertion order (read straight from the vector)."""
+        """The records in insertion order, each built as it is reached."""
         return _RecordsView(self)
 
     def items(self) -> ItemsView[str, TaskRecord]:
         """``(task_id, record)`` pairs in insertion order."""
         return _RecordItemsView(self)
 
+    def _iter_records(self) -> Iterator[TaskRecord]:
+        return map(_new_tuple, repeat(TaskRecord), zip(*self.columns, strict=True))
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, TaskTable):
-            return self.records == other.records
+            return self.columns == other.columns
         if isinstance(other, Mapping):
             return dict(self.items()) == dict(other.items())
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self.records)
+        return hash(self.columns)
 
     def __repr__(self) -> str:
-        return f"TaskTable({list(self.records)!r})"
+        return f"TaskTable({list(self._iter_records())!r})"
 
     def evolver(self) -> TaskTableEvolver:
-        """Return a draft of this table whose records can be replaced by task id. O(1)."""
+        """Return a draft of this table whose fields can be written by task id. O(1)."""
         return TaskTableEvolver(self)
 
     def appended(self, records: Iterable[TaskRecord]) -> TaskTable:
@@ -136,91 +164,123 @@ class TaskTable(Mapping[str, TaskRecord]):
         from an older one (it indexes its own records).
         """
         added = list(records)
-        size = len(self.records)
-        all_records = self.records.extend(added)
+        if not added:
+            return self
+        size = len(self)
+        columns = tuple(
+            column.extend(new)
+            for column, new in zip(self.columns, zip(*added, strict=True), strict=True)
+        )
         # setdefault is one atomic step: of several appends from one table
         # (even in other threads) exactly one extends the shared dict in place.
         claim = object()
         if size and self._claims.setdefault(size, claim) is claim:
             positions, claims = self._positions, self._claims
         else:
-            positions, claims = _index(self.records), {}
-        positions.update(zip(map(_TASK_ID, added), range(size, size + len(added)), strict=True))
-        return TaskTable(all_records, positions, claims)
+            positions, claims = _index(self.columns[_ID]), {}
+        new_ids = columns[_ID][size:]
+        positions.update(zip(new_ids, range(size, size + len(added)), strict=True))
+        return TaskTable(columns, positions, claims)
 
 
 class TaskTableEvolver:
-    """A draft of a `TaskTable` keyed by task id: read a batch's records, write them back.
+    """A draft of a `TaskTable` keyed by task id: select a batch's rows, read and write fields.
 
-    `get_many` reads the records of a batch of task ids; `set_many` gives the
-    new records for those same ids, in the same order; `persistent` returns
-    the new table. The draft finds positions itself, so a reducer never sees
-    one. The original table never changes.
+    `select` picks the rows of a batch of task ids (in the batch's order,
+    repeats included); `read` gives a field of those rows as the table had
+    it; `write` sets a field of those rows (or of the rows a mask keeps), in
+    order, so a task selected twice takes its last value; `persistent`
+    returns the new table. The draft finds positions itself, so a reducer
+    never sees one. Only `WRITABLE_FIELDS` can be written. The original
+    table never changes.
     """
 
-    __slots__ = ("_ids", "_positions", "_records", "_table")
+    __slots__ = ("_missing", "_positions", "_table", "_written")
 
     def __init__(self, table: TaskTable) -> None:
         self._table = table
-        self._ids: Sequence[str] = ()
         self._positions: list[int | None] = []
-        self._records: Sequence[TaskRecord] | None = None
+        self._missing: int | None = None
+        self._written: dict[int, PVectorEvolver[Any]] = {}
 
-    def get_many(self, task_ids: Sequence[str]) -> list[TaskRecord | None]:
-        """Return the record of each id, in order (None for an unknown id). O(1) per id."""
+    def select(self, task_ids: Sequence[str]) -> int | None:
+        """Select the rows of ``task_ids``; return the index of the first unknown id, else None.
+
+        O(1) per id.
+        """
         table = self._table
-        records = table.records
         # map() keeps the per-id lookup in C.
         positions: list[int | None] = list(map(table._positions.get, task_ids))
-        if None in positions or (positions and max(positions) >= len(records)):  # type: ignore[type-var,operator]
+        if None in positions or _past(positions, len(table), len(table._positions)):
             positions = list(map(table.position, task_ids))
-        self._ids, self._positions = task_ids, positions
-        if None not in positions:
-            return list(map(records.__getitem__, positions))  # type: ignore[arg-type]
-        return [None if position is None else records[position] for position in positions]
+        self._positions = positions
+        self._missing = positions.index(None) if None in positions else None
+        return self._missing
 
-    def set_many(self, records: Sequence[TaskRecord]) -> None:
-        """Give the new record of every id `get_many` read, in its order; O(1).
+    def read(self, field: str) -> list[Any]:
+        """Return ``field`` of the selected rows, as the table has it (None: unknown id). O(k)."""
+        column = self._table.columns[_FIELD_INDEX[field]]
+        if self._missing is None:
+            return list(map(column.__getitem__, self._positions))  # type: ignore[arg-type]
+        return [None if position is None else column[position] for position in self._positions]
 
-        An id read twice takes its last record. Checked by `persistent`.
-        """
-        self._records = records
+    def write(self, field: str, values: Iterable[Any], keep: Iterable[Any] | None = None) -> None:
+        """Set ``field`` of the selected rows to ``values``, in order; O(k).
 
-    def persistent(self) -> TaskTable:
-        """Return the table with the records `set_many` gave; the original when none. O(batch).
+        Args:
+            field: One of `WRITABLE_FIELDS`.
+            values: One value per selected row.
+            keep: One truth value per selected row: only the rows it keeps are
+                written (None writes every row).
 
         Raises:
-            InvalidTaskError: an id was unknown, a record is not for its id,
-                or the records do not match the ids read.
+            InvalidTaskError: ``field`` cannot be written, or a written row's id is unknown.
         """
-        records = self._records
-        if records is None:
-            return self._table
-        positions, ids = self._positions, self._ids
-        # Bulk checks in C: every id is the table's, and every record sits under its own id.
-        if None in positions or list(map(_TASK_ID, records)) != list(ids):
+        if field not in WRITABLE_FIELDS:
             raise InvalidTaskError(
-                "a draft can only replace the tasks it read, each with a record for its own id",
-                field="task_id",
-                value=next(
-                    (
-                        i
-                        for i, p, r in zip(ids, positions, records, strict=False)
-                        if p is None or _TASK_ID(r) != i
-                    ),
-                    None,
-                ),
+                f"a draft can only write {sorted(WRITABLE_FIELDS)}, not {describe(field)}",
+                field="field",
+                value=field,
             )
-        table = self._table
-        vector = table.records.evolver()
+        positions: Iterable[int | None] = self._positions
+        if keep is not None:
+            keep = list(keep)  # read twice: once for the positions, once for the values
+            positions, values = compress(positions, keep), compress(values, keep)
+        if self._missing is not None:
+            positions = list(positions)
+            if None in positions:
+                raise InvalidTaskError(
+                    "a draft can only write the rows of ids the table has",
+                    field="task_id",
+                    value=None,
+                )
+        index = _FIELD_INDEX[field]
+        evolver = self._written.get(index)
+        if evolver is None:
+            evolver = self._written[index] = self._table.columns[index].evolver()
         # map() drives the C-level setitem without a Python loop; the result is discarded.
-        deque(map(vector.__setitem__, positions, records), maxlen=0)  # type: ignore[arg-type]
-        return TaskTable(vector.persistent(), table._positions, table._claims)
+        deque(map(evolver.__setitem__, positions, values), maxlen=0)  # type: ignore[arg-type]
+
+    def persistent(self) -> TaskTable:
+        """Return the table with the fields written so far; the original when none. O(written)."""
+        if not self._written:
+            return self._table
+        table = self._table
+        columns = list(table.columns)
+        for index, evolver in self._written.items():
+            columns[index] = evolver.persistent()
+        return TaskTable(tuple(columns), table._positions, table._claims)
 
 
-def _index(records: Sequence[TaskRecord]) -> dict[str, int]:
-    """Return a fresh position index of records with distinct task ids; O(n) in C."""
-    return dict(zip(map(_TASK_ID, records), range(len(records)), strict=True))
+def _past(positions: list[int | None], size: int, indexed: int) -> bool:
+    """True when a position of found ids may lie past ``size`` (a later table's task). O(k)."""
+    # An index holding exactly ``size`` ids has no position past the end: no max to take.
+    return indexed != size and bool(positions) and max(cast(list[int], positions)) >= size
+
+
+def _index(ids: Sequence[str]) -> dict[str, int]:
+    """Return a fresh position index of distinct task ids; O(n) in C."""
+    return dict(zip(ids, range(len(ids)), strict=True))
 
 
 class _RecordsView(ValuesView[TaskRecord]):
@@ -231,7 +291,7 @@ class _RecordsView(ValuesView[TaskRecord]):
         self._table = table
 
     def __iter__(self) -> Iterator[TaskRecord]:
-        return iter(self._table.records)
+        return self._table._iter_records()
 
 
 class _RecordItemsView(ItemsView[str, TaskRecord]):
@@ -242,12 +302,12 @@ class _RecordItemsView(ItemsView[str, TaskRecord]):
         self._table = table
 
     def __iter__(self) -> Iterator[tuple[str, TaskRecord]]:
-        return ((record.task_id, record) for record in self._table.records)
+        return zip(self._table.columns[_ID], self._table._iter_records(), strict=True)
 
 
 # Shared by every new job: its empty index is never extended in place (the
 # first append of any table of no tasks indexes its own records).
-_EMPTY = TaskTable(pvector(), {}, {})
+_EMPTY = TaskTable(tuple(pvector() for _ in _FIELDS), {}, {})
 
 
 def empty_task_table() -> TaskTable:
@@ -259,4 +319,15 @@ def task_table_from_records(records: Sequence[TaskRecord]) -> TaskTable:
     """Return a table of records with distinct task ids, in the given order (ids not checked)."""
     if not records:
         return _EMPTY
-    return TaskTable(pvector(records), _index(records), {})
+    return task_table_from_columns(list(zip(*records, strict=True)))
+
+
+def task_table_from_columns(columns: Sequence[Sequence[Any]]) -> TaskTable:
+    """Return a table of the tasks whose fields are ``columns``, one per `TaskRecord` field.
+
+    Distinct task ids and equally long columns are not checked. O(n) at C speed.
+    """
+    if not columns or not columns[_ID]:
+        return _EMPTY
+    vectors = tuple(map(pvector, columns))
+    return TaskTable(vectors, _index(vectors[_ID]), {})

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import repeat
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from core.batch_args import check_keys, item_ident, item_list, plain_mapping
@@ -19,9 +18,7 @@ __all__ = [
     "TaskRecord",
     "check_record",
     "iter_task_records",
-    "moved_record",
     "new_task",
-    "records_from_columns",
     "task_from_spec",
 ]
 
@@ -51,37 +48,6 @@ class TaskRecord(NamedTuple):
         if self.started_at is None or self.completed_at is None:
             return None
         return self.completed_at - self.started_at
-
-
-# Positional rebuilds, for the core's hot paths only (a batch of updates, an
-# unpickled job), on values already checked. They sit next to the definition
-# because they depend on its field order; tests/core/test_task_record_layout.py
-# pins that order, so adding or moving a field breaks a test, not a job.
-_new_tuple = tuple.__new__
-
-
-def moved_record(
-    task: TaskRecord,
-    status: TaskStatus,
-    result: Any,
-    error: str | None,
-    started_at: float | None,
-    completed_at: float | None,
-) -> TaskRecord:
-    """Return ``task`` with a new status, result, error and timestamps, unchecked.
-
-    Equal to ``task._replace(...)`` with those fields, at about a fifth of its
-    cost (one tuple build, no keyword handling). O(1).
-    """
-    return _new_tuple(
-        TaskRecord,
-        (task[0], task[1], task[2], status, result, error, started_at, completed_at, task[8]),
-    )
-
-
-def records_from_columns(columns: Sequence[Sequence[Any]]) -> list[TaskRecord]:
-    """Return the records whose fields are ``columns`` (a column per field), unchecked. O(n)."""
-    return list(map(_new_tuple, repeat(TaskRecord), zip(*columns, strict=True)))
 
 
 def new_task(task_id: str, agent_name: str, input_data: Any = None, round: int = 1) -> TaskRecord:

@@ -237,11 +237,12 @@ def test_a_hand_built_record_with_mutable_data_is_stored_frozen() -> None:
     assert job_results(job)[0]["result"] == {"r": [2]}
 
 
-def test_a_valid_record_is_kept_as_the_same_object() -> None:
-    """A record that needs no freezing or conversion is stored as it is."""
+def test_a_valid_record_is_kept_with_the_same_values() -> None:
+    """A record that needs no freezing or conversion is stored as it is: its values, not copies."""
     record = new_task("t", "a", {"x": 1})
     job = add_tasks(new_job("j", "d"), [record])
-    assert job.tasks["t"] is record
+    stored = job.tasks["t"]
+    assert stored == record and stored.input_data is record.input_data
 
 
 def test_every_refusal_is_a_state_error() -> None:

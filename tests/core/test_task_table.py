@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from core import InvalidTaskError, add_tasks, apply_task_updates, new_job, new_task
+from core import InvalidTaskError, TaskStatus, add_tasks, apply_task_updates, new_job, new_task
 from core.jobs._table import TaskTable, empty_task_table, task_table_from_records
 
 
@@ -53,38 +53,50 @@ def test_appended_keeps_old_table_and_positions() -> None:
     assert table.position("b") is None and "b" not in table
 
 
-def test_evolver_reads_and_writes_back_by_id_and_keeps_positions() -> None:
-    """A draft reads a batch of ids, takes their new records back, and leaves the original."""
+def test_evolver_reads_and_writes_fields_by_id_and_keeps_positions() -> None:
+    """A draft selects ids, reads and writes their fields in order, and leaves the original."""
     table = _table(["a", "b", "c"])
     draft = table.evolver()
     assert draft.persistent() is table
-    found = draft.get_many(["c", "zz", "a"])
-    assert found == [table["c"], None, table["a"]]
+    assert draft.select(["c", "zz", "a"]) == 1
+    assert draft.read("task_id") == ["c", None, "a"]
     draft = table.evolver()
-    ids = ["b", "a", "b"]
-    first_b, a, _ = draft.get_many(ids)
-    new_b = table["b"]._replace(agent_name="other")
-    draft.set_many([first_b, a._replace(agent_name="x"), new_b])  # the last "b" wins
+    assert draft.select(["b", "a", "b"]) is None
+    assert draft.read("status") == [TaskStatus.PENDING] * 3
+    draft.write("result", ["first", "ra", "last"])  # "b" is written twice: the last wins
+    draft.write("error", ["eb", "ea", "skipped"], [True, True, False])
     after = draft.persistent()
-    assert after["b"].agent_name == "other" and after["a"].agent_name == "x"
-    assert table["b"].agent_name == "a" and _positions(after, ["a", "b", "c"]) == [0, 1, 2]
+    assert (after["b"].result, after["b"].error) == ("last", "eb")
+    assert (after["a"].result, after["a"].error) == ("ra", "ea")
+    assert after["c"] == table["c"] and table["b"].result is None
+    assert _positions(after, ["a", "b", "c"]) == [0, 1, 2]
+    assert after.columns[0] is table.columns[0]  # fields not written are shared
 
 
 @pytest.mark.parametrize(
-    ("ids", "record_ids"), [(["zz"], ["zz"]), (["a"], ["b"]), (["a", "b"], ["a"])]
+    ("ids", "field", "keep"),
+    [(["zz"], "result", None), (["a", "zz"], "result", [True, True]), (["a"], "task_id", None)],
 )
-def test_evolver_refuses_unknown_ids_and_records_for_other_ids(
-    ids: list[str], record_ids: list[str]
+def test_evolver_refuses_unknown_ids_and_fixed_fields(
+    ids: list[str], field: str, keep: list[bool] | None
 ) -> None:
-    """A draft cannot add a task, put one task's record under another's id, or lose one."""
+    """A draft cannot write a task the table lacks, nor an id, agent, input or round."""
     table = _table(["a", "b"])
     draft = table.evolver()
-    draft.get_many(ids)
-    draft.set_many([new_task(task_id, "x") for task_id in record_ids])
+    draft.select(ids)
     with pytest.raises(InvalidTaskError) as info:
-        draft.persistent()
-    assert info.value.field == "task_id"
-    assert list(table) == ["a", "b"] and table["a"].agent_name == "a"
+        draft.write(field, ["x"] * len(ids), keep)
+    assert info.value.field in ("task_id", "field")
+    assert draft.persistent() is table and table["a"].result is None
+
+
+def test_evolver_skips_unknown_ids_a_mask_leaves_out() -> None:
+    """Rows a mask does not keep may be unknown: only the kept rows are written."""
+    table = _table(["a", "b"])
+    draft = table.evolver()
+    draft.select(["zz", "b"])
+    draft.write("result", ["x", "y"], [False, True])
+    assert draft.persistent()["b"].result == "y"
 
 
 def test_equality_depends_on_records_and_order() -> None:
@@ -100,7 +112,7 @@ def test_table_is_immutable() -> None:
     """Attributes cannot be rebound and items cannot be assigned."""
     table = _table(["a"])
     with pytest.raises(AttributeError):
-        table.records = table.records
+        table.columns = table.columns
     with pytest.raises(TypeError):
         table["b"] = new_task("b", "a")  # type: ignore[index]
 

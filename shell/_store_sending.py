@@ -8,12 +8,12 @@ caller's error, whether the handle waited with ``ray.get`` or ``await``.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any, NamedTuple, NoReturn
 
 from ray import exceptions as ray_exceptions
 
 from core.errors import StateError, describe
+from shell._ids import fresh_id
 from shell.errors import OutcomeUnknown, StateUnavailable
 from shell.inputs import check_name
 from shell.ray_ops import raise_as, translate_ray_error
@@ -44,12 +44,12 @@ class StoreRequest(NamedTuple):
 
 
 def new_command_id(command_id: Any = None) -> str:
-    """Return the caller's command id (checked), or a fresh one (uuid4 hex) when None.
+    """Return the caller's command id (checked), or a fresh one (32 hex digits) when None.
 
     Raises:
         InvalidArgumentError: a ``command_id`` that is not a non-empty str.
     """
-    return uuid.uuid4().hex if command_id is None else check_name(command_id, "command_id")
+    return fresh_id() if command_id is None else check_name(command_id, "command_id")
 
 
 def closed_error(what: str) -> StateUnavailable:

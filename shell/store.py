@@ -121,7 +121,7 @@ class StateStore(StoreHandle["StateStore"]):
 
         Args:
             description: The audience description.
-            job_id: Its id; None takes the command id (a fresh uuid hex).
+            job_id: Its id; None takes the command id (32 fresh hex digits).
             command_id: Idempotency key of this change; fresh when None.
 
         Returns:

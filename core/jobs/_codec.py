@@ -100,8 +100,8 @@ def rebuild_job(
         created_at,
         completed_at,
         tasks,
-        pmap(status_counts),
-        pmap({r: pmap(c) for r, c in round_counts.items()}),
+        FrozenDict(status_counts),
+        pmap({r: FrozenDict(c) for r, c in round_counts.items()}),
     )
 
 

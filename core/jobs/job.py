@@ -14,6 +14,7 @@ from pyrsistent.typing import PMap
 
 from core.batch_args import check_state
 from core.errors import DuplicateTaskError, InvalidTaskError, describe
+from core.frozen import FrozenDict
 from core.jobs._codec import reduce_job
 from core.jobs._table import TaskTable, empty_task_table
 from core.jobs.ids import check_id
@@ -23,6 +24,7 @@ from core.timestamps import epoch_seconds
 
 __all__ = [
     "STATUS_KEYS",
+    "Counts",
     "JobExecution",
     "add_task",
     "add_tasks",
@@ -32,7 +34,10 @@ __all__ = [
 ]
 
 STATUS_KEYS: tuple[str, ...] = tuple(s.value for s in TaskStatus)
-_ZERO_COUNTS: PMap[str, int] = pmap(dict.fromkeys(STATUS_KEYS, 0))
+#: Tasks per status value: an immutable dict, read and rebuilt at C speed (a job
+#: moves its counts on every batch; four keys need no structural sharing).
+Counts = FrozenDict
+_ZERO_COUNTS: Counts = FrozenDict(dict.fromkeys(STATUS_KEYS, 0))
 
 
 class JobExecution(NamedTuple):
@@ -44,7 +49,7 @@ class JobExecution(NamedTuple):
         created_at: Epoch seconds the caller gave at creation, or None.
         completed_at: When the last task reached a terminal status, or None.
         tasks: Tasks keyed by task id, in insertion order (a `TaskTable`).
-        status_counts: Number of tasks per status value.
+        status_counts: Number of tasks per status value (a `Counts`).
         round_counts: Per round, the number of tasks per status value.
     """
 
@@ -53,8 +58,8 @@ class JobExecution(NamedTuple):
     created_at: float | None
     completed_at: float | None
     tasks: TaskTable
-    status_counts: PMap[str, int]
-    round_counts: PMap[int, PMap[str, int]]
+    status_counts: Counts
+    round_counts: PMap[int, Counts]
 
     @property
     def task_order(self) -> tuple[str, ...]:
@@ -155,8 +160,8 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
         rounds[record.round][record.status.value] += 1
     new = job._replace(
         tasks=job.tasks.appended(records),
-        status_counts=pmap(counts),
-        round_counts=job.round_counts.update({r: pmap(c) for r, c in rounds.items()}),
+        status_counts=FrozenDict(counts),
+        round_counts=job.round_counts.update({r: FrozenDict(c) for r, c in rounds.items()}),
     )
     if not is_job_complete(new):
         new = new._replace(completed_at=None)

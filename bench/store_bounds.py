@@ -59,9 +59,9 @@ _SIZE = 100
 class IdleStoreBody(_StoreProcess):
     """A store actor that checks an update batch's wire form and applies nothing."""
 
-    def execute(self, command: Command | list[Any]) -> Any:
+    def execute(self, command: Command | str) -> Any:
         """Return the job's version for an update batch, unapplied; anything else as a store."""
-        if isinstance(command, list):
+        if isinstance(command, str):
             job_id = command_from_wire(command).args[0]
             return self.job_version(job_id)
         return super().execute(command)
@@ -86,9 +86,9 @@ class MutableStoreBody(_StoreProcess):
         self._versions: dict[str, int] = {}
         self._replies = ReplyWindow[Remembered](10_000)
 
-    def execute(self, command: Command | list[Any]) -> Any:
+    def execute(self, command: Command | str) -> Any:
         """Apply an update batch to the dicts; anything else as the store does."""
-        if not isinstance(command, list):
+        if not isinstance(command, str):
             reply = super().execute(command)
             if command.kind == "add_tasks":
                 self._copy_job(command.args[0])

@@ -330,7 +330,7 @@ def _apply_cost(repeat: int) -> tuple[float, float]:
         {"task_id": f"t{i}", "status": "completed", "result": "ok", "at": 1.0} for i in range(100)
     ]
     # What StoreCore does with an update batch, minus its ledger bookkeeping: the
-    # batch arrives as the handle sends it (plain lists, copied as Ray's msgpack
+    # batch arrives as the handle sends it (its journal entry's text, copied as Ray would)
     # would), becomes a command again, and the core reducer checks it once, as it
     # must anything off the wire, then applies it.
     command = update_tasks_command("c", "j", parse_updates(batch), 1.0)
@@ -434,7 +434,7 @@ def _speed(quick: bool) -> list[Section]:
             "round runs both actors back to back, in alternating order; *dict / store* is the "
             "median of the per-round ratios (their range in brackets), which cancels the "
             "machine's drift between rounds. The StateStore validates each update once in "
-            "the caller, stamps it, ships the batch as plain lists (which Ray packs in C) and "
+            "the caller, stamps it, ships the batch as its journal entry (one str) and "
             "applies it atomically with the core's checks (the wire checked once, lifecycle, "
             "counts); the dict actor just assigns fields. Goal: within 1.5x of it (1.25x at "
             "batches of 100)."

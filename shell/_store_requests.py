@@ -91,8 +91,8 @@ __all__ = [
 
 
 def _change(command: Command) -> StoreRequest:
-    # An update batch travels as plain lists, which Ray packs in C (core.ledger._wire
-    # says why); command_to_wire leaves any other command as it is.
+    # An update batch travels as its journal entry's text, which Ray copies without
+    # looking inside (core.ledger._wire says why); any other command goes as it is.
     return StoreRequest("execute", (command_to_wire(command),), command.command_id)
 
 

@@ -196,10 +196,10 @@ class StoreCore(Waiting):
         self._ready()
         return PROTOCOL
 
-    def execute(self, command: Command | list[Any]) -> Any:
+    def execute(self, command: Command | str) -> Any:
         """Apply one command (write-ahead with a journal) and return its reply.
 
-        ``command`` is a `Command`, or an update batch's in the plain form a
+        ``command`` is a `Command`, or an update batch's journal entry, the form a
         handle sends (`core.ledger.command_to_wire`), checked like any wire input.
 
         A command id already applied returns its first reply and writes nothing

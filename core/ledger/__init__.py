@@ -5,7 +5,8 @@ that validates it); `apply_command` applies one to the store's whole
 `LedgerState` and returns the reply; replaying a journal is a fold of it
 (`replay`, `recover_state`). `core.ledger.encoding` writes commands and
 `core.ledger.snapshot` whole states as versioned, checksummed JSON, read back exactly;
-`command_to_wire` and `command_from_wire` carry an update batch to a store's actor as plain data.
+`command_to_wire` and `command_from_wire` carry an update batch to a store's actor as its
+entry's text.
 """
 
 from core.ledger._wire import command_from_wire, command_to_wire

@@ -30,6 +30,7 @@ __all__ = [
     "is_tag_shaped",
     "list_text",
     "loads",
+    "plain_items",
 ]
 
 _PLAIN = (str, int, type(None), bool)
@@ -41,7 +42,7 @@ _ESCAPED = bytes([*range(0x20), 0x7F, ord("\\")])
 _MAX_DEPTH = 200
 
 
-def _all_plain(items: tuple[Any, ...] | list[Any]) -> bool:
+def plain_items(items: tuple[Any, ...] | list[Any]) -> bool:
     """True when every item is a str (or str subclass), int, bool, None or finite float.
 
     Checked at C speed over the distinct types, so a column of a batch encodes
@@ -91,7 +92,7 @@ def encode_value(value: Any, field: str = "value", depth: int = 0) -> Any:
     if isinstance(value, Decimal):
         return {"$dec": str(value)}
     if isinstance(value, (tuple, list)):
-        if _all_plain(value):
+        if plain_items(value):
             return list(value)
         return [encode_value(item, field, depth + 1) for item in value]
     if isinstance(value, Mapping):
@@ -134,7 +135,7 @@ def encode_rows(rows: tuple[tuple[Any, ...], ...], field: str = "value", depth: 
     if not rows or not rows[0] or depth + 1 > _MAX_DEPTH or len(set(map(len, rows))) > 1:
         return encode_value(rows, field, depth)
     columns = list(zip(*rows, strict=True))
-    plain = list(map(_all_plain, columns))
+    plain = list(map(plain_items, columns))
     if all(plain):
         # JSON writes a tuple (a record too) as an array: such rows are their own encoding.
         return list(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -36,8 +37,8 @@ def _store() -> Any:
     return state
 
 
-def test_update_batch_travels_as_plain_lists_with_status_text() -> None:
-    """An update_tasks command becomes exact lists, strs, floats and None; statuses as text."""
+def test_update_batch_travels_as_its_journal_entry() -> None:
+    """An update_tasks command travels as its body: one str, exactly what a journal writes."""
     command = _command(
         [
             {"task_id": "t0", "status": "running"},
@@ -45,16 +46,10 @@ def test_update_batch_travels_as_plain_lists_with_status_text() -> None:
         ]
     )
     wire = command_to_wire(command)
-    assert wire == [
-        "u1",
-        "update_tasks",
-        "j",
-        [["t0", "t1"], ["running", "failed"], [None, None], [None, "x"], [None, None]],
-        7.0,
-        command.digest,
-        command.body,
-    ]
-    assert all(type(status) is str for status in wire[3][1])
+    assert type(wire) is str and wire == command.body
+    rebuilt = command_from_wire(wire)
+    assert rebuilt == command and rebuilt.body is wire
+    assert rebuilt.args[1].statuses == ("running", "failed")  # text: the core parses it
 
 
 def test_rebuilt_command_applies_like_the_original() -> None:
@@ -80,55 +75,74 @@ def test_other_commands_and_commands_pass_through() -> None:
     assert command_from_wire(update) is update
 
 
+def _edited(command: Any, edit: Any) -> str:
+    """The command's wire text, its entry decoded, changed by ``edit`` and encoded again."""
+    entry = json.loads(command_to_wire(command))
+    edit(entry)
+    return json.dumps(entry)
+
+
 def test_wire_columns_are_validated_when_applied() -> None:
     """A wire batch with a bad status is refused by the core, naming its index; nothing changes."""
-    wire = command_to_wire(_command([{"task_id": "t0", "status": "running"}] * 1))
-    wire[3][0] = ["t0", "t1"]
-    wire[3][1] = ["running", "done"]
-    for column in wire[3][2:]:
-        column.append(None)
+
+    def bad_status(entry: dict[str, Any]) -> None:
+        columns = entry["args"][1]
+        columns[0], columns[1] = ["t0", "t1"], ["running", "done"]
+        for column in columns[2:]:
+            column.append(None)
+
+    wire = _edited(_command([{"task_id": "t0", "status": "running"}]), bad_status)
     state = _store()
     with pytest.raises(InvalidUpdateError) as info:
         apply_command(state, command_from_wire(wire))
     assert info.value.index == 1 and info.value.field == "status"
 
 
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def edit(entry: Any) -> None:
+        for key in path[:-1]:
+            entry = entry[key]
+        entry[path[-1]] = value
+
+    return edit
+
+
 def _malformed(change: str) -> Any:
     """A wire command broken in one way."""
-    wire = command_to_wire(_command([{"task_id": "t0", "status": "running"}]))
-    if change == "not a list":
-        return tuple(wire)
-    if change == "short":
+    command = _command([{"task_id": "t0", "status": "running"}])
+    wire = command_to_wire(command)
+    edits = {
+        "kind": _set(("kind",), "close_job"),
+        "version": _set(("v",), 99),
+        "command_id": _set(("id",), 5),
+        "job_id": _set(("args", 0), ["j"]),
+        "digest": _set(("digest",), None),
+        "at": _set(("at",), 7),
+        "columns": _set(("args", 1), [[], [], [], []]),
+        "column": _set(("args", 1, 2), "ok"),
+        "args": _set(("args",), ["j"]),
+    }
+    if change == "not a str":
+        return list(wire)
+    if change == "not json":
         return wire[:-1]
-    if change == "kind":
-        wire[1] = "close_job"
-    elif change == "command_id":
-        wire[0] = 5
-    elif change == "job_id":
-        wire[2] = ["j"]
-    elif change == "digest":
-        wire[5] = None
-    elif change == "body":
-        wire[6] = b"{}"
-    elif change == "at":
-        wire[4] = 7
-    elif change == "columns":
-        wire[3] = wire[3][:4]
-    elif change == "column":
-        wire[3][2] = "ok"
-    return wire
+    if change == "not an object":
+        return "[]"
+    return _edited(command, edits[change])
 
 
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ("not a list", "command"),
-        ("short", "command"),
+        ("not a str", "command"),
+        ("not json", "command"),
+        ("not an object", "command"),
         ("kind", "command"),
+        ("version", "command"),
+        ("args", "command"),
         ("command_id", "command_id"),
         ("job_id", "job_id"),
         ("digest", "digest"),
-        ("body", "body"),
         ("at", "at"),
         ("columns", "updates"),
         ("column", "updates"),

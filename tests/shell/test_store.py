@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import time
 import uuid
@@ -398,18 +399,18 @@ def test_store_core_without_ray_versions_and_errors() -> None:
     assert core.store_info()["applied"] == 7
 
 
-def test_update_batches_cross_to_the_actor_as_plain_data(store: StateStore) -> None:
-    """The handle sends an update batch as plain lists; a malformed one is refused unchanged."""
+def test_update_batches_cross_to_the_actor_as_their_journal_entry(store: StateStore) -> None:
+    """The handle sends an update batch as its entry text; a malformed one is refused unchanged."""
     job_id = _job_with_tasks(store, 2)
     request = requests.update_tasks(job_id, [{"task_id": "t0", "status": "running"}])
     (payload,) = request.args
-    assert type(payload) is list and payload[3][1] == ["running"]
+    assert type(payload) is str and json.loads(payload)["args"][1][1] == ["running"]
     version = store.list_jobs()[job_id]
     assert ray_get(store._actor.execute.remote(payload)) == version + 1
-    broken = [*payload[:3], "not columns", *payload[4:]]
-    broken[0] = uuid.uuid4().hex
+    entry = json.loads(payload)
+    entry["id"], entry["args"][1] = uuid.uuid4().hex, "not columns"
     with pytest.raises(InvalidStateError) as info:
-        ray_get(store._actor.execute.remote(broken))
+        ray_get(store._actor.execute.remote(json.dumps(entry)))
     assert info.value.field == "updates"
     assert store.list_jobs()[job_id] == version + 1
     assert store.job_state(job_id).tasks["t0"].status is TaskStatus.RUNNING

@@ -112,9 +112,9 @@ def run(quick: bool) -> list[Section]:
         title="Core reducers on a 100,000-task job",
         intro=(
             "Pure `core` functions, no Ray. One update must not copy the job's tasks "
-            "(it replaces one record in a persistent vector, O(log n)); a batch writes "
-            "through one evolver; the summary reads counts the reducers keep current, so it "
-            "costs the same at any job size."
+            "(it writes the changed fields of one row in persistent vectors, O(log n)); a "
+            "batch writes through one evolver; the summary reads counts the reducers keep "
+            "current, so it costs the same at any job size."
         ),
         headers=["operation", "median", "target"],
         rows=[

@@ -9,7 +9,13 @@ from collections.abc import Mapping
 import pytest
 
 from core import InvalidTaskError, TaskStatus, add_tasks, apply_task_updates, new_job, new_task
-from core.jobs._table import TaskTable, empty_task_table, task_table_from_records
+from core.jobs._table import (
+    TaskTable,
+    empty_task_table,
+    task_table_from_columns,
+    task_table_from_records,
+)
+from core.jobs.task import TaskRecord
 
 
 def _positions(table: TaskTable, ids: list[str]) -> list[int | None]:
@@ -191,3 +197,15 @@ def test_appends_from_one_table_in_many_threads_each_read_their_own() -> None:
         assert _positions(table, ids) == list(range(len(ids)))
         assert f"w{(worker + 1) % 8}-0" not in table
     assert list(base) == [f"t{i}" for i in range(50)] and "shared-0" not in base
+
+
+def test_columns_and_records_hold_the_same_tasks() -> None:
+    """Columns follow TaskRecord's fields; records rebuilt from them equal the ones added."""
+    records = [new_task(f"t{i}", f"a{i}", {"q": i}, round=i + 1) for i in range(3)]
+    table = task_table_from_records(records)
+    assert len(table.columns) == len(TaskRecord._fields)
+    assert list(table.columns[TaskRecord._fields.index("agent_name")]) == ["a0", "a1", "a2"]
+    assert table.records == tuple(records) and list(table.values()) == records
+    same = task_table_from_columns([list(column) for column in table.columns])
+    assert same == table and same.records == tuple(records)
+    assert task_table_from_columns([]) is empty_task_table()

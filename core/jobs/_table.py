@@ -187,12 +187,12 @@ class TaskTableEvolver:
     """A draft of a `TaskTable` keyed by task id: select a batch's rows, read and write fields.
 
     `select` picks the rows of a batch of task ids (in the batch's order,
-    repeats included); `read` gives a field of those rows as the table had
-    it; `write` sets a field of those rows (or of the rows a mask keeps), in
-    order, so a task selected twice takes its last value; `persistent`
-    returns the new table. The draft finds positions itself, so a reducer
-    never sees one. Only `WRITABLE_FIELDS` can be written. The original
-    table never changes.
+    repeats included), and `narrow` keeps some of them; `read` gives a field
+    of those rows as the table had it; `write` sets a field of those rows (or
+    of the rows a mask keeps), in order, so a task selected twice takes its
+    last value; `persistent` returns the new table. The draft finds positions
+    itself, so a reducer never sees one. Only `WRITABLE_FIELDS` can be
+    written. The original table never changes.
     """
 
     __slots__ = ("_missing", "_positions", "_table", "_written")
@@ -216,6 +216,12 @@ class TaskTableEvolver:
         self._positions = positions
         self._missing = positions.index(None) if None in positions else None
         return self._missing
+
+    def narrow(self, keep: Iterable[Any]) -> None:
+        """Keep selected only the rows ``keep`` keeps (a truth value per selected row). O(k)."""
+        positions = list(compress(self._positions, keep))
+        self._positions = positions
+        self._missing = positions.index(None) if None in positions else None
 
     def read(self, field: str) -> list[Any]:
         """Return ``field`` of the selected rows, as the table has it (None: unknown id). O(k)."""

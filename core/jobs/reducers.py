@@ -129,7 +129,7 @@ def _apply_columns(job: JobExecution, columns: UpdateColumns, *, in_batch: bool)
         applied = _apply_distinct(job, draft, columns)
         if applied is not None:
             return applied
-    return _apply_in_order(job, draft, columns, unknown, in_batch)
+    return _apply_in_order(job, draft, columns, in_batch)
 
 
 def _apply_distinct(
@@ -137,8 +137,9 @@ def _apply_distinct(
 ) -> JobExecution | None:
     """Apply a batch of distinct, known tasks field by field; None when a move is forbidden.
 
-    Equal to applying the updates in order (each task is named once, so no
-    update sees another's result), at C speed per field.
+    The bulk form of `_apply_in_order`'s rules, equal to it (each task is
+    named once, so no update sees another's result; the batching properties
+    check the two agree), at C speed per field.
     """
     statuses: Sequence[TaskStatus]
     results: Sequence[Any]
@@ -153,7 +154,7 @@ def _apply_distinct(
     if any(new is old for old, new in pairs):
         # Pollers repeat the current status: such an update changes nothing at all.
         keep = list(map(is_not, currents, statuses))
-        draft.select(list(compress(columns.task_ids, keep)))
+        draft.narrow(keep)
         currents, statuses, results, errors, ats = (
             list(compress(column, keep)) for column in (currents, statuses, results, errors, ats)
         )
@@ -216,14 +217,12 @@ def _write_given(draft: TaskTableEvolver, field: str, values: Sequence[Any]) -> 
 
 
 def _apply_in_order(
-    job: JobExecution,
-    draft: TaskTableEvolver,
-    columns: UpdateColumns,
-    unknown: int | None,
-    in_batch: bool,
+    job: JobExecution, draft: TaskTableEvolver, columns: UpdateColumns, in_batch: bool
 ) -> JobExecution:
-    """Apply the updates one at a time, in order; raise the first one's error that cannot apply."""
-    draft.select(columns.task_ids)
+    """Apply the updates one at a time, in order; raise the first one's error that cannot apply.
+
+    ``draft`` has the batch's rows selected, unknown ids included.
+    """
     fields = ("status", "result", "error", "started_at", "completed_at")
     now = [draft.read(field) for field in fields]  # each row's fields, updated as we go
     rounds = draft.read("round")
@@ -236,7 +235,7 @@ def _apply_in_order(
     completed_at = job.completed_at
     rows = enumerate(zip(*columns, strict=True))
     for index, (task_id, status, new_result, new_error, at) in rows:
-        if index == unknown or (unknown is not None and rounds[index] is None):
+        if rounds[index] is None:  # every task has a round: no row, no task
             missing = UnknownTaskError(
                 f"job {describe(job.job_id)} has no task with task_id {describe(task_id)}",
                 field="task_id",
@@ -255,10 +254,8 @@ def _apply_in_order(
                 check_transition(task_id, current, status)
             except StateError as err:
                 raise _located(err, index, task_id, in_batch) from err
-        if status is _RUNNING:
-            if started_at is None:
-                started_at = at
-        elif status in TERMINAL_STATUSES:
+        started_at = _started(status, started_at, at)
+        if status in TERMINAL_STATUSES:
             done_at = at
             unfinished -= 1
             if unfinished == 0:

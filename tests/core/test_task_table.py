@@ -105,6 +105,18 @@ def test_evolver_skips_unknown_ids_a_mask_leaves_out() -> None:
     assert draft.persistent()["b"].result == "y"
 
 
+def test_narrow_keeps_the_rows_a_mask_keeps_in_order() -> None:
+    """Narrowing a selection keeps the kept rows, in order, for later reads and writes."""
+    table = _table(["a", "b", "c"])
+    draft = table.evolver()
+    draft.select(["c", "zz", "a"])
+    draft.narrow([True, False, True])
+    assert draft.read("task_id") == ["c", "a"]
+    draft.write("result", ["rc", "ra"])
+    after = draft.persistent()
+    assert (after["a"].result, after["b"].result, after["c"].result) == ("ra", None, "rc")
+
+
 def test_equality_depends_on_records_and_order() -> None:
     """Tables with the same records in the same order are equal and hash alike."""
     assert _table(["a", "b"]) == _table(["a", "b"])

@@ -86,12 +86,12 @@ class TaskTable(Mapping[str, TaskRecord]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The index is derived, and str hashes differ between processes: rebuild it.
-        return (task_table_from_records, (list(self.records),))
+        return (task_table_from_columns, (list(map(list, self.columns)),))
 
     @property
     def records(self) -> tuple[TaskRecord, ...]:
         """Every record, in insertion order, built now. O(n) at C speed."""
-        return tuple(map(_new_tuple, repeat(TaskRecord), zip(*self.columns, strict=True)))
+        return tuple(self._iter_records())
 
     def position(self, task_id: str) -> int | None:
         """Return the task's row, or None when it has no such task. O(1)."""
@@ -213,15 +213,17 @@ class TaskTableEvolver:
         positions: list[int | None] = list(map(table._positions.get, task_ids))
         if None in positions or _past(positions, len(table), len(table._positions)):
             positions = list(map(table.position, task_ids))
-        self._positions = positions
-        self._missing = positions.index(None) if None in positions else None
-        return self._missing
+        return self._hold(positions)
 
     def narrow(self, keep: Iterable[Any]) -> None:
         """Keep selected only the rows ``keep`` keeps (a truth value per selected row). O(k)."""
-        positions = list(compress(self._positions, keep))
+        self._hold(list(compress(self._positions, keep)))
+
+    def _hold(self, positions: list[int | None]) -> int | None:
+        """Make ``positions`` the selection; return the index of its first unknown row."""
         self._positions = positions
         self._missing = positions.index(None) if None in positions else None
+        return self._missing
 
     def read(self, field: str) -> list[Any]:
         """Return ``field`` of the selected rows, as the table has it (None: unknown id). O(k)."""

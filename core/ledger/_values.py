@@ -25,6 +25,7 @@ from core.frozen import FrozenDict
 __all__ = [
     "decode_value",
     "dumps",
+    "encode_columns",
     "encode_rows",
     "encode_value",
     "is_tag_shaped",
@@ -42,7 +43,7 @@ _ESCAPED = bytes([*range(0x20), 0x7F, ord("\\")])
 _MAX_DEPTH = 200
 
 
-def plain_items(items: tuple[Any, ...] | list[Any]) -> bool:
+def plain_items(items: Sequence[Any]) -> bool:
     """True when every item is a str (or str subclass), int, bool, None or finite float.
 
     Checked at C speed over the distinct types, so a column of a batch encodes
@@ -127,23 +128,37 @@ def encode_rows(rows: tuple[tuple[Any, ...], ...], field: str = "value", depth: 
     depth)``; what changes is the cost: a column of plain values (most of a
     job's: ids, names, statuses, timestamps) is checked in one C-level pass
     instead of a Python call per row, and only the other columns are encoded
-    value by value. A snapshot encodes every task of every open job this way.
+    value by value.
 
     Raises:
         UnjournalableValueError: as `encode_value`.
     """
     if not rows or not rows[0] or depth + 1 > _MAX_DEPTH or len(set(map(len, rows))) > 1:
         return encode_value(rows, field, depth)
-    columns = list(zip(*rows, strict=True))
+    return encode_columns(list(zip(*rows, strict=True)), field, depth)
+
+
+def encode_columns(
+    columns: Sequence[Sequence[Any]], field: str = "value", depth: int = 0
+) -> list[Any]:
+    """`encode_rows` of the rows whose fields are ``columns`` (equally long, at least one).
+
+    A snapshot encodes every task of every open job this way, straight from
+    the job's columns. O(cells).
+
+    Raises:
+        UnjournalableValueError: as `encode_value`.
+    """
+    if not columns[0]:
+        return []
     plain = list(map(plain_items, columns))
-    if all(plain):
-        # JSON writes a tuple (a record too) as an array: such rows are their own encoding.
-        return list(rows)
     encoded = [
         column if is_plain else [encode_value(item, field, depth + 2) for item in column]
         for column, is_plain in zip(columns, plain, strict=True)
     ]
-    return list(map(list, zip(*encoded, strict=True)))
+    # JSON writes a tuple as an array: rows of plain values are their own encoding.
+    rows = zip(*encoded, strict=True)
+    return list(rows) if all(plain) else list(map(list, rows))
 
 
 def _tagged(tag: str, body: Any) -> Any:

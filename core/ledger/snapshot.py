@@ -32,7 +32,14 @@ from core.budget.reducers import (
 from core.errors import JournalFormatError, StateError
 from core.jobs.job import JobExecution, add_tasks, new_job
 from core.ledger._lazy import LazyMap
-from core.ledger._values import decode_value, dumps, encode_rows, encode_value, is_tag_shaped, loads
+from core.ledger._values import (
+    decode_value,
+    dumps,
+    encode_columns,
+    encode_value,
+    is_tag_shaped,
+    loads,
+)
 from core.ledger._window import ReplyWindow
 from core.ledger.encoding import _checked, _task, checksum
 from core.ledger.state import LedgerState, Remembered
@@ -252,9 +259,9 @@ def _decode_budget(data: Any) -> BudgetState:
 
 def _encode_job(job: JobExecution) -> Any:
     head = (job.job_id, job.description, job.created_at, job.completed_at)
-    rows = tuple(job.tasks.records)  # records are tuples: JSON writes them as arrays
-    # As encode_value of the whole 5-tuple: each field one level down.
-    return [*(encode_value(value, "value", 1) for value in head), encode_rows(rows, "value", 1)]
+    # As encode_value of the whole 5-tuple, tasks as rows: each field one level down.
+    tasks = encode_columns(job.tasks.columns, "value", 1)
+    return [*(encode_value(value, "value", 1) for value in head), tasks]
 
 
 def _decode_job(data: Any) -> JobExecution:

@@ -14,6 +14,9 @@ import os
 import signal
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,8 @@ __all__ = ["load_agents_file", "main", "parse_args"]
 # fields) are for other readers of the same file and are left alone.
 _AGENT_KEYS = ("name", "price", "max_total_spend")
 _APP_NAME = "eap-state"
+# How long the ingress may take to route a freshly deployed app before the start fails.
+_ROUTING_WAIT_S = 60.0
 
 
 def load_agents_file(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -114,6 +119,39 @@ def _app_args(options: argparse.Namespace) -> dict[str, str]:
     return args
 
 
+def _wait_until_routed(host: str, port: int, within: float = _ROUTING_WAIT_S) -> None:
+    """Return once the ingress routes the app's page; ``serve.run`` returns before it may.
+
+    Serve's ingress learns the app's route a moment after the app is running:
+    until then it answers 404, and "ready" would be a lie.
+
+    Raises:
+        StateUnavailable: the page was still not routed after ``within`` seconds.
+    """
+    from shell.errors import StateUnavailable
+
+    address = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    url = f"http://{address}:{port}/"
+    deadline = time.monotonic() + within
+    answer = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except urllib.error.HTTPError as err:
+            if err.code != 404:
+                return  # routed: the app itself answered
+            answer = "404"
+        except OSError as err:  # not listening yet
+            answer = type(err).__name__
+        time.sleep(0.2)
+    raise StateUnavailable(
+        f"the service's ingress did not route {url} within {within:g} s (last: {answer})",
+        field="port",
+        value=port,
+    )
+
+
 def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) -> None:
     import ray
     from ray import serve
@@ -153,6 +191,7 @@ def _serve_until_stopped(options: argparse.Namespace, budget: Any, agents: Any) 
     try:
         serve.start(http_options={"host": options.host, "port": options.port})
         serve.run(app(_app_args(options)), name=_APP_NAME, route_prefix="/")
+        _wait_until_routed(options.host, options.port)
         print(f"eap-state service ready at http://{options.host}:{options.port}/", flush=True)
         stop.wait()
     finally:

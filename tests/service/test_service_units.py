@@ -1,8 +1,10 @@
-"""The service's pure parts without Ray or HTTP: tokens, settings, problems, the wire."""
+"""The service's parts that need no Ray: tokens, settings, problems, the wire, the ready wait."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from shell.service._problems import (
     status_of,
 )
 from shell.service._schemas import COMPONENTS, check_array, check_object
+from shell.service._standalone import _wait_until_routed
 from shell.service._tokens import Access
 from shell.service._wire import dumps, read_json
 
@@ -175,3 +178,41 @@ def test_python_proxy_ingress_turns_the_mode_off_and_others_are_refused() -> Non
     with pytest.raises(InvalidArgumentError) as caught:
         ingress_environment("nginx", {})
     assert (caught.value.field, caught.value.value) == ("ingress", "nginx")
+
+
+class _LateRoutes(http.server.BaseHTTPRequestHandler):
+    """Answers 404 to its first ``missing`` requests, then 200: an ingress learning a route."""
+
+    missing = 0
+    seen = 0
+
+    def do_GET(self) -> None:
+        type(self).seen += 1
+        self.send_response(404 if type(self).seen <= type(self).missing else 200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("missing", "routed"), [(0, True), (3, True), (10_000, False)])
+def test_the_standalone_command_is_ready_only_once_its_page_is_routed(
+    missing: int, routed: bool
+) -> None:
+    """'ready' waits while the ingress answers 404, and a route that never comes fails the start."""
+    handler = type("Handler", (_LateRoutes,), {"missing": missing, "seen": 0})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        if routed:
+            _wait_until_routed("0.0.0.0", port, within=30)
+            assert handler.seen == missing + 1
+        else:
+            with pytest.raises(StateUnavailable, match="did not route") as info:
+                _wait_until_routed("127.0.0.1", port, within=1)
+            assert info.value.field == "port" and info.value.value == port
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from core.batch_args import item_ident, item_list
 from core.errors import InvalidUpdateError, StateError, describe
@@ -36,6 +36,7 @@ _NONE = type(None)
 _ID_TYPES = frozenset({str})
 _STATUS_TYPES = frozenset({str, TaskStatus})
 _MEMBER_ONLY = frozenset({TaskStatus})
+_STR_ONLY = {str}
 _ERROR_TYPES = frozenset({str, _NONE})
 _PLAIN_RESULT_TYPES = frozenset({str, _NONE})
 _AT_TYPES = frozenset({float, int, _NONE})
@@ -95,10 +96,11 @@ def to_update_columns(
         rows: Sequence[Any] = _new_tuple(UpdateColumns, columns).task_updates()
     else:
         rows = update_list(updates)
-        if rows and set(map(type, rows)) == {ParsedUpdate}:
+        kinds = set(map(type, rows))
+        if kinds == {ParsedUpdate}:
             # Every row came from parse_update: checked once already, not again.
             return stamped_columns(_new_tuple(UpdateColumns, tuple(zip(*rows, strict=True))), stamp)
-        row_columns = _row_columns(rows)
+        row_columns = _row_columns(rows, kinds)
         checked = None if row_columns is None else _bulk_checked(row_columns, stamp)
         if checked is not None:
             return checked
@@ -149,8 +151,12 @@ def _column_tuples(columns: UpdateColumns) -> tuple[tuple[Any, ...], ...]:
     return tuple(result)
 
 
-def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
+def _row_columns(rows: list[Any], kinds: set[type]) -> tuple[tuple[Any, ...], ...] | None:
     """Return the columns of a batch of plain dicts with known keys or of `TaskUpdate`s.
+
+    Args:
+        rows: The batch.
+        kinds: The types of its rows, as ``set(map(type, rows))``.
 
     Returns:
         The five raw columns, or None for any other batch (parsed item by item).
@@ -158,7 +164,7 @@ def _row_columns(rows: list[Any]) -> tuple[tuple[Any, ...], ...] | None:
     if not rows:
         return ((),) * len(UpdateColumns._fields)
     kind = type(rows[0])
-    if len(set(map(type, rows))) != 1 or kind not in (dict, TaskUpdate):
+    if len(kinds) != 1 or kind not in (dict, TaskUpdate):
         return None
     if kind is TaskUpdate:
         return tuple(zip(*rows, strict=True))
@@ -193,15 +199,8 @@ def _bulk_checked(
     task_ids, statuses, results, errors, ats = columns
     if not _ID_TYPES.issuperset(map(type, task_ids)) or "" in task_ids:
         return None
-    status_types = set(map(type, statuses))
-    if status_types <= _MEMBER_ONLY:
-        # Already TaskStatus members (columns this module built): every member is valid.
-        parsed_statuses = statuses
-    elif _STATUS_TYPES.issuperset(status_types):
-        parsed_statuses = tuple(map(STATUS_BY_VALUE.get, statuses))
-        if None in parsed_statuses:
-            return None
-    else:
+    parsed_statuses = _bulk_statuses(statuses)
+    if parsed_statuses is None:
         return None
     if not _ERROR_TYPES.issuperset(map(type, errors)):
         return None
@@ -214,6 +213,22 @@ def _bulk_checked(
         except StateError:
             return None  # the update-by-update parse names the bad result and its index
     return _new_tuple(UpdateColumns, (task_ids, parsed_statuses, results, errors, checked_ats))
+
+
+def _bulk_statuses(statuses: tuple[Any, ...]) -> tuple[TaskStatus, ...] | None:
+    """Return the statuses as `TaskStatus` members; None when one may be bad."""
+    types = set(map(type, statuses))
+    if types <= _MEMBER_ONLY:
+        # Already TaskStatus members (columns this module built): every member is valid.
+        return statuses
+    if types == _STR_ONLY and statuses.count(statuses[0]) == len(statuses):
+        # One status for the whole batch (a round of completions): looked up once.
+        member = STATUS_BY_VALUE.get(statuses[0])
+        return None if member is None else (member,) * len(statuses)
+    if not _STATUS_TYPES.issuperset(types):
+        return None
+    parsed = tuple(map(STATUS_BY_VALUE.get, statuses))
+    return None if None in parsed else cast(tuple[TaskStatus, ...], parsed)
 
 
 def _bulk_ats(ats: tuple[Any, ...], stamp: float | None) -> tuple[float | None, ...] | None:

@@ -16,6 +16,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from itertools import repeat
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "list_text",
     "loads",
     "plain_items",
+    "scalar_text",
 ]
 
 _PLAIN = (str, int, type(None), bool)
@@ -39,6 +41,9 @@ _PLAIN = (str, int, type(None), bool)
 _encode = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 # ASCII characters JSON writes escaped, besides the quote: controls, DEL and the backslash.
 _ESCAPED = bytes([*range(0x20), 0x7F, ord("\\")])
+_str_text = json.encoder.encode_basestring_ascii  # what _encode writes a str with
+# Longest repeated column whose text is kept (the cache holds at most 256 such texts).
+_REPEATS_KEPT = 1024
 # Deeper values are refused rather than risk Python's recursion limit.
 _MAX_DEPTH = 200
 
@@ -198,6 +203,20 @@ def dumps(data: Any) -> str:
     return _encode(data)
 
 
+def scalar_text(value: Any) -> str:
+    """Return ``dumps(value)``, an exact str or finite float without the encoder. O(len).
+
+    These are the very functions the encoder calls for them (ASCII escaping,
+    the float's repr); going to them directly skips its set-up per call.
+    """
+    kind = type(value)
+    if kind is str:
+        return _str_text(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return dumps(value)
+
+
 def list_text(items: Sequence[Any]) -> str:
     """Return ``dumps(list(items))`` of plain JSON values: the same text, built cheaper. O(n).
 
@@ -213,6 +232,9 @@ def list_text(items: Sequence[Any]) -> str:
     # Among plain JSON values only None equals None, and only a str (a str
     # subclass included, which JSON writes as its characters) equals a str.
     if (first is None or isinstance(first, str)) and items.count(first) == count:
+        if count <= _REPEATS_KEPT:
+            # Keyed by the exact str (a subclass's own __eq__ or __hash__ never decides).
+            return _repeated_text(None if first is None else str.__str__(first), count)
         return "[" + ",".join(repeat(dumps(first), count)) + "]"
     try:
         body = '","'.join(items)
@@ -224,6 +246,15 @@ def list_text(items: Sequence[Any]) -> str:
         if raw.count(b'"') == 2 * (count - 1) and len(raw.translate(None, _ESCAPED)) == len(raw):
             return '["' + body + '"]'
     return dumps(items)
+
+
+@lru_cache(maxsize=256)
+def _repeated_text(item: str | None, count: int) -> str:
+    """Return ``dumps([item] * count)``, kept: a batch's columns repeat a few values at a few sizes.
+
+    ``item`` is an exact str or None, so equal keys always write equal text.
+    """
+    return "[" + ",".join(repeat(dumps(item), count)) + "]"
 
 
 def loads(text: str) -> Any:

@@ -24,7 +24,7 @@ from core.jobs._columns import UpdateColumns, to_update_columns
 from core.jobs.job import new_job
 from core.jobs.task import iter_task_records
 from core.jobs.update_batch import batch_columns, trusted_columns
-from core.ledger._values import dumps, encode_value, list_text
+from core.ledger._values import dumps, encode_value, list_text, scalar_text
 from core.timestamps import epoch_seconds
 
 __all__ = [
@@ -92,8 +92,11 @@ def fingerprint(kind: str, args_text: str) -> str:
 
 def entry_body(command_id: str, kind: str, at: float | None, digest: str, args_text: str) -> str:
     """Return a command's journal entry: versioned JSON text, arguments last."""
-    head = dumps({"v": FORMAT_VERSION, "id": command_id, "kind": kind, "at": at, "digest": digest})
-    return f'{head[:-1]},"args":{args_text}}}'
+    # dumps of {"v", "id", "kind", "at", "digest", "args"}, field by field: the same text.
+    return (
+        f'{{"v":{FORMAT_VERSION},"id":{scalar_text(command_id)},"kind":{scalar_text(kind)},'
+        f'"at":{scalar_text(at)},"digest":{scalar_text(digest)},"args":{args_text}}}'
+    )
 
 
 def make_command(command_id: Any, kind: str, args: tuple[Any, ...], at: Any = None) -> Command:

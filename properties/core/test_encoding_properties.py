@@ -6,6 +6,7 @@ import enum
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,8 +14,13 @@ from core.frozen import freeze
 from core.jobs.job import JobExecution
 from core.jobs.status import TaskStatus
 from core.jobs.update_batch import batch_columns, parse_updates
-from core.ledger._values import dumps, encode_rows, encode_value, list_text
-from core.ledger.commands import make_command, update_tasks_command
+from core.ledger._values import dumps, encode_rows, encode_value, list_text, scalar_text
+from core.ledger.commands import (
+    FORMAT_VERSION,
+    entry_body,
+    make_command,
+    update_tasks_command,
+)
 from core.ledger.snapshot import _encode_job
 from properties.strategies import jobs, json_values, timestamps, valid_updates
 
@@ -105,3 +111,46 @@ def test_list_text_of_a_repeated_str_is_the_dumps_text(pool: list[str], times: i
     items = pool * times
     assert list_text(items) == dumps(items)
     assert list_text([pool[0]] * len(items)) == dumps([pool[0]] * len(items))
+
+
+class _Liar(str):
+    """A str that claims to equal every str and hashes like another: a cache must not trust it."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __hash__(self) -> int:
+        return hash("x")
+
+
+def test_a_repeated_column_is_written_from_its_own_characters() -> None:
+    """A kept column text is keyed by the exact str, never by a subclass's __eq__ or __hash__."""
+    assert list_text(["x"] * 3) == '["x","x","x"]'
+    assert list_text([_Liar("y")] * 3) == '["y","y","y"]'
+    assert list_text(["x"] * 3) == '["x","x","x"]'
+    assert list_text(["z"] * 5000) == dumps(["z"] * 5000)  # longer than the kept columns
+
+
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text()
+
+
+@given(_scalars)
+def test_scalar_text_is_the_dumps_text(value: Any) -> None:
+    """scalar_text writes exactly what dumps writes for any JSON scalar."""
+    try:
+        expected = dumps(value)
+    except ValueError:  # an infinity: refused both ways
+        with pytest.raises(ValueError):
+            scalar_text(value)
+        return
+    assert scalar_text(value) == expected
+
+
+@given(st.text(min_size=1), st.text(min_size=1), st.none() | timestamps, st.text(min_size=1))
+def test_an_entry_is_the_dumps_text_of_its_fields(
+    command_id: str, kind: str, at: Any, digest: str
+) -> None:
+    """entry_body writes the text dumps writes for the entry's fields, in their order."""
+    fields = {"v": FORMAT_VERSION, "id": command_id, "kind": kind, "at": at, "digest": digest}
+    expected = dumps({**fields, "args": ["j", [1, "two", None]]})
+    assert entry_body(command_id, kind, at, digest, '["j",[1,"two",null]]') == expected

@@ -341,6 +341,24 @@ def test_one_odd_thing_in_a_bulk_batch_is_judged_as_parse_update_does(
     check_against_parse_update(data.draw(bulk_batches_with_one_odd(what)), default_at)
 
 
+@given(
+    st.lists(raw_fields(), min_size=1, max_size=6),
+    st.sampled_from((*STATUS_VALUES, "done", "RUNNING", "")),
+    st.none() | st.tuples(st.integers(0, 5), _NEAR["status"]),
+    _default_ats,
+)
+def test_a_batch_of_one_status_is_judged_as_parse_update_does(
+    dicts: list[dict[str, Any]], status: str, odd: tuple[int, Any] | None, default_at: Any
+) -> None:
+    """A batch whose updates share one status (a near miss at most once) is judged item by item."""
+    for update in dicts:
+        update["status"] = status
+    if odd is not None:
+        index, value = odd
+        dicts[index % len(dicts)]["status"] = value
+    check_against_parse_update(dicts, default_at)
+
+
 @given(full_field_lists(), _default_ats, st.booleans())
 def test_dicts_task_updates_and_columns_agree(
     dicts: list[dict[str, Any]], default_at: Any, drop_nones: bool

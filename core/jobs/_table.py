@@ -30,6 +30,7 @@ from collections.abc import (
     ValuesView,
 )
 from itertools import compress, repeat
+from operator import itemgetter
 from typing import Any, cast, overload
 
 from pyrsistent import pvector
@@ -209,27 +210,34 @@ class TaskTableEvolver:
         O(1) per id.
         """
         table = self._table
-        # map() keeps the per-id lookup in C.
-        positions: list[int | None] = list(map(table._positions.get, task_ids))
-        if None in positions or _past(positions, len(table), len(table._positions)):
+        try:
+            positions: list[int | None] = list(_items(table._positions, task_ids))
+        except KeyError:  # an unknown id: found one by one, None where unknown
+            positions = list(map(table.position, task_ids))
+        else:
+            if not _past(positions, len(table), len(table._positions)):
+                return self._hold(positions, whole=True)
             positions = list(map(table.position, task_ids))
         return self._hold(positions)
 
     def narrow(self, keep: Iterable[Any]) -> None:
         """Keep selected only the rows ``keep`` keeps (a truth value per selected row). O(k)."""
-        self._hold(list(compress(self._positions, keep)))
+        self._hold(list(compress(self._positions, keep)), whole=self._missing is None)
 
-    def _hold(self, positions: list[int | None]) -> int | None:
-        """Make ``positions`` the selection; return the index of its first unknown row."""
+    def _hold(self, positions: list[int | None], whole: bool = False) -> int | None:
+        """Make ``positions`` the selection; return the index of its first unknown row.
+
+        ``whole`` says every row is known, so they are not searched for a None.
+        """
         self._positions = positions
-        self._missing = positions.index(None) if None in positions else None
+        self._missing = None if whole or None not in positions else positions.index(None)
         return self._missing
 
     def read(self, field: str) -> list[Any]:
         """Return ``field`` of the selected rows, as the table has it (None: unknown id). O(k)."""
         column = self._table.columns[_FIELD_INDEX[field]]
         if self._missing is None:
-            return list(map(column.__getitem__, self._positions))  # type: ignore[arg-type]
+            return list(_items(column, self._positions))
         return [None if position is None else column[position] for position in self._positions]
 
     def write(self, field: str, values: Iterable[Any], keep: Iterable[Any] | None = None) -> None:
@@ -284,6 +292,14 @@ def _past(positions: list[int | None], size: int, indexed: int) -> bool:
     """True when a position of found ids may lie past ``size`` (a later table's task). O(k)."""
     # An index holding exactly ``size`` ids has no position past the end: no max to take.
     return indexed != size and bool(positions) and max(cast(list[int], positions)) >= size
+
+
+def _items(container: Any, keys: Sequence[Any]) -> tuple[Any, ...]:
+    """Return ``container[key]`` for each key, in order, in one C call (itemgetter). O(k)."""
+    if len(keys) > 1:
+        found: tuple[Any, ...] = itemgetter(*keys)(container)
+        return found
+    return tuple(container[key] for key in keys)  # itemgetter of one key gives no tuple
 
 
 def _index(ids: Sequence[str]) -> dict[str, int]:

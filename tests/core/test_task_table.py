@@ -96,6 +96,17 @@ def test_evolver_refuses_unknown_ids_and_fixed_fields(
     assert draft.persistent() is table and table["a"].result is None
 
 
+def test_a_draft_of_an_older_table_does_not_see_later_tasks() -> None:
+    """Ids a later version appended are unknown to a draft of the older table, in any batch."""
+    older = _table(["a", "b"])
+    newer = older.appended([new_task("c", "x")])  # shares the older table's index
+    for ids, unknown in ((["c"], 0), (["a", "c"], 1), (["b"], None), ([], None)):
+        draft = older.evolver()
+        assert draft.select(ids) == unknown
+        assert draft.read("task_id") == [None if i == "c" else i for i in ids]
+    assert newer.evolver().select(["c", "a"]) is None
+
+
 def test_evolver_skips_unknown_ids_a_mask_leaves_out() -> None:
     """Rows a mask does not keep may be unknown: only the kept rows are written."""
     table = _table(["a", "b"])

@@ -39,6 +39,7 @@ class StoreHandle(ABC, Generic[Started]):
         self._namespace = namespace
         self._timeout = timeout
         self._closed = False
+        self._description = self._named()
 
     @classmethod
     @abstractmethod
@@ -179,7 +180,10 @@ class StoreHandle(ABC, Generic[Started]):
         return f"{type(self).__name__}({self._describe()}{', shut down' if self._closed else ''})"
 
     def _describe(self) -> str:
-        """The store as errors and ``repr`` name it."""
+        """The store as errors and ``repr`` name it. O(1): written once, by `_named`."""
+        return self._description
+
+    def _named(self) -> str:
         if self._name is not None:
             return f"store {describe(self._name)} (namespace {describe(self._namespace)})"
         actor_id = getattr(self._actor, "_actor_id", None)  # Ray has no public accessor

@@ -375,14 +375,20 @@ def ray_get(refs: Any, *, timeout: float | None = None) -> Any:
             field="timeout",
             value=timeout,
         )
-    what = describe_ref(refs) if not many else f"one of {len(refs)} refs"
-    require_ray(what)
+    if not ray.is_initialized():
+        require_ray(_described(refs))
     warn_if_in_event_loop()
     _count("get")
     try:
         return ray.get(targets, timeout=timeout)
     except Exception as err:
+        what = _described(refs)
         _raise_failed(err, what, f"{what} could not be read")
+
+
+def _described(refs: Any) -> str:
+    """How `ray_get`'s errors name what it was reading: written only when one is raised."""
+    return f"one of {len(refs)} refs" if isinstance(refs, list) else describe_ref(refs)
 
 
 def ray_put(value: Any) -> ray.ObjectRef[Any]:

@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from pyrsistent import pmap
-
 from core.frozen import FrozenDict
 from core.jobs._table import empty_task_table, task_table_from_columns
 from core.jobs.task import TaskRecord
@@ -101,7 +99,7 @@ def rebuild_job(
         completed_at,
         tasks,
         FrozenDict(status_counts),
-        pmap({r: FrozenDict(c) for r, c in round_counts.items()}),
+        FrozenDict({r: FrozenDict(c) for r, c in round_counts.items()}),
     )
 
 

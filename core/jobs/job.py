@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from pyrsistent import pmap
-from pyrsistent.typing import PMap
-
 from core.batch_args import check_state
 from core.errors import DuplicateTaskError, InvalidTaskError, describe
 from core.frozen import FrozenDict
@@ -38,6 +35,7 @@ STATUS_KEYS: tuple[str, ...] = tuple(s.value for s in TaskStatus)
 #: moves its counts on every batch; four keys need no structural sharing).
 Counts = FrozenDict
 _ZERO_COUNTS: Counts = FrozenDict(dict.fromkeys(STATUS_KEYS, 0))
+_NO_ROUNDS: FrozenDict = FrozenDict()
 
 
 class JobExecution(NamedTuple):
@@ -50,7 +48,8 @@ class JobExecution(NamedTuple):
         completed_at: When the last task reached a terminal status, or None.
         tasks: Tasks keyed by task id, in insertion order (a `TaskTable`).
         status_counts: Number of tasks per status value (a `Counts`).
-        round_counts: Per round, the number of tasks per status value.
+        round_counts: Per round, the number of tasks per status value (an immutable
+            dict of `Counts`: a job has few rounds, so a batch copies it whole, in C).
     """
 
     job_id: str
@@ -59,7 +58,7 @@ class JobExecution(NamedTuple):
     completed_at: float | None
     tasks: TaskTable
     status_counts: Counts
-    round_counts: PMap[int, Counts]
+    round_counts: FrozenDict
 
     @property
     def task_order(self) -> tuple[str, ...]:
@@ -96,7 +95,7 @@ def new_job(job_id: str, description: str, created_at: float | None = None) -> J
         None,
         empty_task_table(),
         _ZERO_COUNTS,
-        pmap(),
+        _NO_ROUNDS,
     )
 
 
@@ -161,7 +160,9 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
     new = job._replace(
         tasks=job.tasks.appended(records),
         status_counts=FrozenDict(counts),
-        round_counts=job.round_counts.update({r: FrozenDict(c) for r, c in rounds.items()}),
+        round_counts=FrozenDict(
+            {**job.round_counts, **{r: FrozenDict(c) for r, c in rounds.items()}}
+        ),
     )
     if not is_job_complete(new):
         new = new._replace(completed_at=None)

@@ -8,8 +8,6 @@ from itertools import compress, repeat
 from operator import is_not
 from typing import Any
 
-from pyrsistent.typing import PMap
-
 from core.batch_args import check_state
 from core.errors import StateError, UnknownTaskError, describe
 from core.frozen import FrozenDict
@@ -188,7 +186,9 @@ def _apply_distinct(
         (round_no,) = job.round_counts
         if len(pairs) == 1:
             ((old, new),) = pairs
-            moves = Counter({(round_no, old, new): len(statuses)})
+            moves: Mapping[tuple[int, TaskStatus, TaskStatus], int] = {
+                (round_no, old, new): len(statuses)
+            }
         else:
             moves = Counter(zip(repeat(round_no), currents, statuses))
     else:
@@ -285,8 +285,8 @@ def _apply_in_order(
 
 
 def _moved_counts(
-    job: JobExecution, moves: Counter[tuple[int, TaskStatus, TaskStatus]]
-) -> tuple[Counts, PMap[int, Counts]]:
+    job: JobExecution, moves: Mapping[tuple[int, TaskStatus, TaskStatus], int]
+) -> tuple[Counts, FrozenDict]:
     """Return the job's status counts, overall and per round, after these counted status moves."""
     # A batch holds few distinct (round, from, to) moves: counting them once
     # in C is cheaper than four dict writes per update.
@@ -301,9 +301,6 @@ def _moved_counts(
             per_round = rounds[round_no] = dict(job.round_counts[round_no])
         per_round[old] -= times
         per_round[new] += times
-    if len(rounds) == 1:  # the usual batch: one set, no evolver
-        ((round_no, per_round),) = rounds.items()
-        return FrozenDict(counts), job.round_counts.set(round_no, FrozenDict(per_round))
-    return FrozenDict(counts), job.round_counts.update(
-        {r: FrozenDict(c) for r, c in rounds.items()}
+    return FrozenDict(counts), FrozenDict(
+        {**job.round_counts, **{r: FrozenDict(c) for r, c in rounds.items()}}
     )

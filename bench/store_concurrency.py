@@ -330,7 +330,7 @@ def _apply_cost(repeat: int) -> tuple[float, float]:
         {"task_id": f"t{i}", "status": "completed", "result": "ok", "at": 1.0} for i in range(100)
     ]
     # What StoreCore does with an update batch, minus its ledger bookkeeping: the
-    # batch arrives as the handle sends it (its journal entry's text, copied as Ray would)
+    # batch arrives as the handle sends it (its journal entry's text, copied as Ray
     # would), becomes a command again, and the core reducer checks it once, as it
     # must anything off the wire, then applies it.
     command = update_tasks_command("c", "j", parse_updates(batch), 1.0)

@@ -212,13 +212,13 @@ class TaskTableEvolver:
         table = self._table
         try:
             positions: list[int | None] = list(_items(table._positions, task_ids))
-        except KeyError:  # an unknown id: found one by one, None where unknown
-            positions = list(map(table.position, task_ids))
+        except KeyError:  # an unknown id
+            pass
         else:
             if not _past(positions, len(table), len(table._positions)):
                 return self._hold(positions, whole=True)
-            positions = list(map(table.position, task_ids))
-        return self._hold(positions)
+        # An unknown id, or a later table's: found one by one, None where unknown.
+        return self._hold(list(map(table.position, task_ids)))
 
     def narrow(self, keep: Iterable[Any]) -> None:
         """Keep selected only the rows ``keep`` keeps (a truth value per selected row). O(k)."""

@@ -232,10 +232,9 @@ def list_text(items: Sequence[Any]) -> str:
     # Among plain JSON values only None equals None, and only a str (a str
     # subclass included, which JSON writes as its characters) equals a str.
     if (first is None or isinstance(first, str)) and items.count(first) == count:
-        if count <= _REPEATS_KEPT:
-            # Keyed by the exact str (a subclass's own __eq__ or __hash__ never decides).
-            return _repeated_text(None if first is None else str.__str__(first), count)
-        return "[" + ",".join(repeat(dumps(first), count)) + "]"
+        # Keyed by the exact str (a subclass's own __eq__ or __hash__ never decides).
+        item = None if first is None else str.__str__(first)
+        return (_kept_repeated_text if count <= _REPEATS_KEPT else _repeated_text)(item, count)
     try:
         body = '","'.join(items)
     except TypeError:  # not all strs
@@ -248,13 +247,14 @@ def list_text(items: Sequence[Any]) -> str:
     return dumps(items)
 
 
-@lru_cache(maxsize=256)
 def _repeated_text(item: str | None, count: int) -> str:
-    """Return ``dumps([item] * count)``, kept: a batch's columns repeat a few values at a few sizes.
-
-    ``item`` is an exact str or None, so equal keys always write equal text.
-    """
+    """Return ``dumps([item] * count)`` of an exact str or None. O(count)."""
     return "[" + ",".join(repeat(dumps(item), count)) + "]"
+
+
+# A batch's columns repeat a few values at a few sizes: their texts are kept.
+# The key is an exact str or None, so equal keys always write equal text.
+_kept_repeated_text = lru_cache(maxsize=256)(_repeated_text)
 
 
 def loads(text: str) -> Any:

@@ -20,7 +20,6 @@ batch of updates (the figures are in docs/performance.md).
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import (
     ItemsView,
     Iterable,
@@ -34,7 +33,7 @@ from operator import itemgetter
 from typing import Any, cast, overload
 
 from pyrsistent import pvector
-from pyrsistent.typing import PVector, PVectorEvolver
+from pyrsistent.typing import PVector
 
 from core.errors import InvalidTaskError, describe
 from core.jobs.task import TaskRecord
@@ -54,6 +53,8 @@ _ID = _FIELD_INDEX["task_id"]
 #: The fields an update may change; the others are fixed when a task is added.
 WRITABLE_FIELDS = frozenset({"status", "result", "error", "started_at", "completed_at"})
 _new_tuple = tuple.__new__
+# Values a draft writes as they are (no copy): their length is exact and they are read once.
+_SEQUENCES = (list, tuple)
 
 
 class TaskTable(Mapping[str, TaskRecord]):
@@ -202,7 +203,7 @@ class TaskTableEvolver:
         self._table = table
         self._positions: list[int | None] = []
         self._missing: int | None = None
-        self._written: dict[int, PVectorEvolver[Any]] = {}
+        self._written: dict[int, PVector[Any]] = {}
 
     def select(self, task_ids: Sequence[str]) -> int | None:
         """Select the rows of ``task_ids``; return the index of the first unknown id, else None.
@@ -250,7 +251,8 @@ class TaskTableEvolver:
                 written (None writes every row).
 
         Raises:
-            InvalidTaskError: ``field`` cannot be written, or a written row's id is unknown.
+            InvalidTaskError: ``field`` cannot be written, a written row's id is
+                unknown, or ``values`` does not hold one value per selected row.
         """
         if field not in WRITABLE_FIELDS:
             raise InvalidTaskError(
@@ -258,24 +260,34 @@ class TaskTableEvolver:
                 field="field",
                 value=field,
             )
-        positions: Iterable[int | None] = self._positions
+        rows: list[int | None] = self._positions
+        written: Sequence[Any] = values if isinstance(values, _SEQUENCES) else list(values)
+        if len(written) != len(rows):
+            raise InvalidTaskError(
+                f"a draft writes one value per selected row: {len(rows)} rows, "
+                f"{len(written)} values for {field!r}",
+                field="values",
+                value=len(written),
+            )
         if keep is not None:
-            keep = list(keep)  # read twice: once for the positions, once for the values
-            positions, values = compress(positions, keep), compress(values, keep)
-        if self._missing is not None:
-            positions = list(positions)
-            if None in positions:
-                raise InvalidTaskError(
-                    "a draft can only write the rows of ids the table has",
-                    field="task_id",
-                    value=None,
-                )
+            keep = list(keep)  # read twice: once for the rows, once for the values
+            rows, written = list(compress(rows, keep)), list(compress(written, keep))
+        if self._missing is not None and None in rows:
+            raise InvalidTaskError(
+                "a draft can only write the rows of ids the table has",
+                field="task_id",
+                value=None,
+            )
+        if not rows:
+            return
         index = _FIELD_INDEX[field]
-        evolver = self._written.get(index)
-        if evolver is None:
-            evolver = self._written[index] = self._table.columns[index].evolver()
-        # map() drives the C-level setitem without a Python loop; the result is discarded.
-        deque(map(evolver.__setitem__, positions, values), maxlen=0)  # type: ignore[arg-type]
+        column = self._written.get(index, self._table.columns[index])
+        # One C call sets every row, a later row's value winning: mset takes
+        # (index, value) pairs interleaved as its arguments.
+        pairs: list[Any] = [None] * (2 * len(rows))
+        pairs[::2] = rows
+        pairs[1::2] = written
+        self._written[index] = column.mset(*pairs)
 
     def persistent(self) -> TaskTable:
         """Return the table with the fields written so far; the original when none. O(written)."""
@@ -283,8 +295,8 @@ class TaskTableEvolver:
             return self._table
         table = self._table
         columns = list(table.columns)
-        for index, evolver in self._written.items():
-            columns[index] = evolver.persistent()
+        for index, column in self._written.items():
+            columns[index] = column
         return TaskTable(tuple(columns), table._positions, table._claims)
 
 

@@ -146,7 +146,12 @@ def _apply_distinct(
     _, statuses, results, errors, ats = columns
     currents = draft.read("status")
     # The lifecycle is checked once per distinct (from, to) pair: a batch holds few.
-    pairs = set(zip(currents, statuses, strict=True))
+    target = statuses[0]
+    if statuses.count(target) == len(statuses):
+        # One status for the whole batch (a round of completions): pair it with each current.
+        pairs = set(zip(set(currents), repeat(target)))
+    else:
+        pairs = set(zip(currents, statuses, strict=True))
     if not all(new is old or new in ALLOWED_TRANSITIONS[old] for old, new in pairs):
         return None  # the in-order path raises the first forbidden move's error
     if any(new is old for old, new in pairs):

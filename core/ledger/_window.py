@@ -9,12 +9,21 @@ snapshot and its recovery the same size however long the journal grows.
 
 A window read from a snapshot keeps the snapshot's rows as ``json.loads``
 built them (its *base*: id -> row index, oldest first, and a decoder of one
-row) and decodes a row only when it is recalled. Ids remembered since live
-in a `pyrsistent` map, with their order in a vector. Evicting the oldest id
-is O(1) for a base row (the row is dead once ``head`` passes its index, and
-the base is dropped whole when ``head`` passes its end) and O(log n) for a
-later one. The base is never changed after it is handed over, so windows
-share it safely across threads, as they share the persistent parts.
+row) and decodes a row only when it is recalled. Ids remembered since are
+appended to a *line*: a plain list of ``(id, value)`` entries and a plain
+dict from id to its entry's index, shared by every window of one line of
+additions, as a job's task table shares its index (`core.jobs._table`).
+A window sees only the entries before its own end (later ones are a later
+window's) and after its head (earlier ones are evicted), so adding to the
+newest window appends in place, O(1), where a `pyrsistent` map would copy a
+path of nodes and touch every child of each. Adding to any other window (a
+branch from an older one), or an id the line has seen before (evicted, and
+now applied again), starts a line of its own from the live entries,
+O(capacity), which a store, that only ever adds new ids to its newest
+state, does not do. A line whose dead entries reach ``capacity`` is copied
+the same way, once per ``capacity`` additions. Neither the base nor an
+entry is changed after it is handed over, so windows share them safely
+across threads: a reader only indexes the list and looks up the dict.
 """
 
 from __future__ import annotations
@@ -22,9 +31,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, islice
 from typing import Any, TypeVar
-
-from pyrsistent import pmap, pvector
-from pyrsistent.typing import PMap, PVector
 
 from core.errors import InvalidStateError
 
@@ -41,6 +47,19 @@ def _no_rows(index: int) -> Any:
     raise LookupError(index)
 
 
+class _Line:
+    """Entries added one after another, shared by the windows of one line of additions."""
+
+    __slots__ = ("claims", "entries", "index")
+
+    def __init__(self, entries: list[tuple[str, Any]]) -> None:
+        self.entries = entries
+        # Id -> its entry's index; an id is never indexed twice in one line.
+        self.index = {key: at for at, (key, _) in enumerate(entries)}
+        # Line length -> the one addition allowed to append in place at it.
+        self.claims: dict[int, object] = {}
+
+
 class ReplyWindow(Mapping[str, V]):
     """An immutable mapping of the last ``capacity`` ids added, iterated oldest first.
 
@@ -53,12 +72,12 @@ class ReplyWindow(Mapping[str, V]):
     Raises:
         InvalidStateError: ``capacity`` is not a positive int.
 
-    Build an empty one with ``ReplyWindow(capacity)``. Reads are O(log n) plus
-    the decoding of one row; `add` is O(log n) (amortized: a vector of ids is
-    trimmed once per ``capacity`` additions).
+    Build an empty one with ``ReplyWindow(capacity)``. Reads are O(1) plus
+    the decoding of one row; `add` is O(1) amortized (see the module's note
+    for the O(capacity) cases).
     """
 
-    __slots__ = ("_base", "_capacity", "_head", "_order", "_recent", "_rows")
+    __slots__ = ("_base", "_capacity", "_end", "_head", "_line", "_rows")
 
     def __init__(
         self,
@@ -75,9 +94,10 @@ class ReplyWindow(Mapping[str, V]):
         self._capacity = capacity
         self._base: Mapping[str, int] = _NO_BASE if base is None else base
         self._rows = rows
-        self._recent: PMap[str, V] = pmap()
-        self._order: PVector[str] = pvector()
-        # Entries evicted so far, counted over the base's rows and then `_order`.
+        self._line = _Line([])
+        # This window's entries of the line: those before `_end`.
+        self._end = 0
+        # Entries evicted so far, counted over the base's rows and then the line's.
         self._head = max(0, len(self._base) - capacity)
 
     @property
@@ -100,21 +120,31 @@ class ReplyWindow(Mapping[str, V]):
         """Index of the base's oldest row still in the window. O(1)."""
         return min(self._head, len(self._base))
 
+    def _line_start(self) -> int:
+        """Index of the line's oldest entry still in the window."""
+        return max(0, self._head - len(self._base))
+
     def recent(self) -> Iterator[tuple[str, V]]:
         """The ids added since the base was read, with their values, oldest first. O(k)."""
-        recent = self._recent
-        start = max(0, self._head - len(self._base))
-        return ((key, recent[key]) for key in islice(self._order, start, None))
+        return islice(self._line.entries, self._line_start(), self._end)
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """The value under ``key`` (a base row decoded now), or ``default``. O(log n)."""
-        found = self._recent.get(key, _MISSING)
-        if found is not _MISSING:
-            return found
+    def _find(self, key: Any) -> tuple[bool, int] | None:
+        """Where ``key`` lives: ``(True, entry)`` in the line, ``(False, row)`` in the base."""
+        at = self._line.index.get(key)
+        if at is not None and self._line_start() <= at < self._end:
+            return True, at
         index = self._base.get(key)
         if index is None or index < self._head:
+            return None
+        return False, index
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value under ``key`` (a base row decoded now), or ``default``. O(1)."""
+        found = self._find(key)
+        if found is None:
             return default
-        return self._rows(index)
+        in_line, at = found
+        return self._line.entries[at][1] if in_line else self._rows(at)
 
     def __getitem__(self, key: str) -> V:
         found = self.get(key, _MISSING)
@@ -124,18 +154,14 @@ class ReplyWindow(Mapping[str, V]):
         return value
 
     def __contains__(self, key: object) -> bool:
-        if key in self._recent:
-            return True
-        index = self._base.get(key)  # type: ignore[call-overload]
-        return index is not None and index >= self._head
+        return self._find(key) is not None
 
     def __len__(self) -> int:
-        return len(self._base) + len(self._order) - self._head
+        return len(self._base) + self._end - self._head
 
     def __iter__(self) -> Iterator[str]:
         live_base = islice(self._base, self._head, None)
-        start = max(0, self._head - len(self._base))
-        return chain(live_base, islice(self._order, start, None))
+        return chain(live_base, (key for key, _ in self.recent()))
 
     def __eq__(self, other: object) -> bool:
         """Equal windows hold the same ids and values in the same order: they evict alike."""
@@ -151,31 +177,39 @@ class ReplyWindow(Mapping[str, V]):
         """Return a copy with ``key`` added as the newest id, the oldest evicted if full.
 
         ``key`` must not be in the window (a store recalls an id before it
-        applies a command). O(log n), amortized.
+        applies a command). O(1) amortized.
         """
-        base, head = self._base, self._head
-        recent = self._recent.set(key, value)
-        order = self._order.append(key)
-        if len(base) + len(order) - head > self._capacity:
-            if head >= len(base):
-                recent = recent.remove(order[head - len(base)])
+        base, head, line, end = self._base, self._head, self._line, self._end
+        claim = object()
+        if key in line.index or line.claims.setdefault(end, claim) is not claim:
+            # A branch, or an id this line indexed before: a line of its own.
+            line, head, end = self._fresh_line()
+        line.entries.append((key, value))
+        line.index[key] = end
+        end += 1
+        if len(base) + end - head > self._capacity:
             head += 1
         if base and head >= len(base):
             # Every base row is evicted: drop the base (and the rows it keeps alive).
             head -= len(base)
             base = _NO_BASE
-        if not base and head > self._capacity:
-            # Trim the evicted ids off the vector, once per `capacity` additions.
-            order = pvector(order[head:])
-            head = 0
         new: ReplyWindow[V] = _new(ReplyWindow)
         new._capacity = self._capacity
         new._base = base
         new._rows = self._rows if base else _no_rows
-        new._recent = recent
-        new._order = order
+        new._line = line
+        new._end = end
         new._head = head
+        if not base and head >= self._capacity:
+            # As many dead entries as live ones: copy the live ones to a new line.
+            new._line, new._head, new._end = new._fresh_line()
         return new
+
+    def _fresh_line(self) -> tuple[_Line, int, int]:
+        """A new line holding this window's live entries: ``(line, head, end)``. O(capacity)."""
+        start = self._line_start()
+        line = _Line(self._line.entries[start : self._end])
+        return line, self._head - start, self._end - start
 
     def __reduce__(self) -> tuple[Any, ...]:
         return _rebuild, (self._capacity, list(self.items()))

@@ -50,3 +50,45 @@ def test_windows_are_persistent(capacity: int, steps: list[str]) -> None:
         history.append((window, list(window.items())))
     for earlier, items in history:
         assert list(earlier.items()) == items
+
+
+# Each step adds a fresh id, adds again an id the window has evicted, goes back to an
+# earlier window (whose next addition is a branch), or re-reads the window.
+BRANCHING_STEPS = st.lists(
+    st.one_of(
+        st.just(("add", 0)),
+        st.tuples(st.just("readd"), st.integers(min_value=0)),
+        st.tuples(st.just("back"), st.integers(min_value=0)),
+        st.just(("reread", 0)),
+    ),
+    max_size=60,
+)
+
+
+@given(capacity=st.integers(min_value=1, max_value=5), steps=BRANCHING_STEPS)
+def test_branches_and_returning_ids_leave_every_window_as_it_was(
+    capacity: int, steps: list[tuple[str, int]]
+) -> None:
+    """Adding to an older window, or an evicted id again, changes no window; each keeps its ids."""
+    window: ReplyWindow[int] = ReplyWindow(capacity)
+    model: list[tuple[str, int]] = []
+    history: list[tuple[ReplyWindow[int], list[tuple[str, int]]]] = [(window, [])]
+    seen: list[str] = []
+    for number, (step, pick) in enumerate(steps):
+        if step == "back":
+            window, model = history[pick % len(history)]
+            continue
+        if step == "reread":
+            window = _reread(window, capacity)
+        else:
+            evicted = [key for key in seen if key not in dict(model)]
+            key = evicted[pick % len(evicted)] if step == "readd" and evicted else f"c{number}"
+            window = window.add(key, number)
+            model = [*model, (key, number)][-capacity:]
+            seen.append(key)
+        history.append((window, model))
+        assert list(window.items()) == model and len(window) == len(model)
+    for earlier, items in history:
+        assert list(earlier.items()) == items
+        assert all(key in earlier and earlier[key] == value for key, value in items)
+        assert not any(key in earlier for key in seen if key not in dict(items))

@@ -96,6 +96,31 @@ def test_evolver_refuses_unknown_ids_and_fixed_fields(
     assert draft.persistent() is table and table["a"].result is None
 
 
+@pytest.mark.parametrize("values", [["x"], ["x", "y", "z"], iter(["x"])])
+def test_a_draft_refuses_values_that_do_not_match_its_rows(values: object) -> None:
+    """A write needs one value per selected row: fewer or more is refused, naming the count."""
+    table = _table(["a", "b"])
+    draft = table.evolver()
+    draft.select(["a", "b"])
+    with pytest.raises(InvalidTaskError) as info:
+        draft.write("result", values)  # type: ignore[arg-type]
+    assert info.value.field == "values" and "2 rows" in str(info.value)
+    assert draft.persistent() is table
+
+
+def test_a_field_written_twice_keeps_both_writes_the_later_winning() -> None:
+    """A second write of a field builds on the first: rows it leaves keep the first's values."""
+    table = _table(["a", "b", "c"])
+    draft = table.evolver()
+    draft.select(["a", "b"])
+    draft.write("result", ["ra", "rb"])
+    draft.narrow([False, True])
+    draft.write("result", ["rb2"])
+    after = draft.persistent()
+    assert [after[k].result for k in "abc"] == ["ra", "rb2", None]
+    assert table["a"].result is None
+
+
 def test_a_draft_of_an_older_table_does_not_see_later_tasks() -> None:
     """Ids a later version appended are unknown to a draft of the older table, in any batch."""
     older = _table(["a", "b"])

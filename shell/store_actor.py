@@ -264,7 +264,9 @@ class StoreCore(Waiting):
                     continue
                 if self._journal is None:
                     if state is not head:
-                        self._reset(state)
+                        # In memory, applying is committing: publish it at once.
+                        self._head = state
+                        self._swap(state)
                 elif state is not head:
                     self._head = state
                     self._pending.append((state.applied, command.body))

@@ -213,9 +213,10 @@ def _started(status: TaskStatus, started_at: float | None, at: float | None) -> 
 
 def _write_given(draft: TaskTableEvolver, field: str, values: Sequence[Any]) -> None:
     """Write the values that are not None (None leaves a field as it was)."""
-    if values.count(None) == len(values):
+    unset = values.count(None)
+    if unset == len(values):
         return
-    if None in values:
+    if unset:
         draft.write(field, values, map(is_not, values, repeat(None)))
     else:
         draft.write(field, values)

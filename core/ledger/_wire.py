@@ -33,6 +33,7 @@ __all__ = ["command_from_wire", "command_to_wire"]
 _KIND = "update_tasks"
 _FIELDS = len(UpdateColumns._fields)
 _new_tuple = tuple.__new__
+_LISTS = {list}
 
 
 def command_to_wire(command: Command) -> Any:
@@ -82,11 +83,7 @@ def command_from_wire(payload: Any) -> Command:
             raise _refused(f"a command whose {name} is not a str", name, value)
     if at is not None and type(at) is not float:
         raise _refused("a command whose at is not a float", "at", at)
-    if (
-        type(columns) is not list
-        or len(columns) != _FIELDS
-        or not all(type(column) is list for column in columns)
-    ):
+    if type(columns) is not list or len(columns) != _FIELDS or set(map(type, columns)) != _LISTS:
         raise _refused("update columns that are not five lists", "updates", columns)
     task_ids, statuses, results, errors, ats = columns
     # Results were encoded for JSON (tags for what it lacks): decode the ones that are not plain.

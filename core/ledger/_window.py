@@ -57,7 +57,7 @@ class _Line:
         # Id -> its entry's index; an id is never indexed twice in one line.
         self.index = {key: at for at, (key, _) in enumerate(entries)}
         # Line length -> the one addition allowed to append in place at it.
-        self.claims: dict[int, object] = {}
+        self.claims: dict[int, tuple[str, Any]] = {}
 
 
 class ReplyWindow(Mapping[str, V]):
@@ -180,11 +180,12 @@ class ReplyWindow(Mapping[str, V]):
         applies a command). O(1) amortized.
         """
         base, head, line, end = self._base, self._head, self._line, self._end
-        claim = object()
-        if key in line.index or line.claims.setdefault(end, claim) is not claim:
+        # The new entry is this addition's claim: a fresh object no other call holds.
+        entry = (key, value)
+        if key in line.index or line.claims.setdefault(end, entry) is not entry:
             # A branch, or an id this line indexed before: a line of its own.
             line, head, end = self._fresh_line()
-        line.entries.append((key, value))
+        line.entries.append(entry)
         line.index[key] = end
         end += 1
         if len(base) + end - head > self._capacity:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from itertools import chain, islice
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from core.errors import InvalidStateError
@@ -48,14 +49,17 @@ def _no_rows(index: int) -> Any:
 
 
 class _Line:
-    """Entries added one after another, shared by the windows of one line of additions."""
+    """Entries added one after another, shared by the windows of one line of additions.
+
+    Built from a window's live entries in O(n) at C speed.
+    """
 
     __slots__ = ("claims", "entries", "index")
 
     def __init__(self, entries: list[tuple[str, Any]]) -> None:
         self.entries = entries
         # Id -> its entry's index; an id is never indexed twice in one line.
-        self.index = {key: at for at, (key, _) in enumerate(entries)}
+        self.index = dict(zip(map(itemgetter(0), entries), range(len(entries)), strict=True))
         # Line length -> the one addition allowed to append in place at it.
         self.claims: dict[int, tuple[str, Any]] = {}
 

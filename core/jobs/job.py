@@ -28,6 +28,7 @@ __all__ = [
     "is_job_complete",
     "new_job",
     "tasks_in_order",
+    "with_round_counts",
 ]
 
 STATUS_KEYS: tuple[str, ...] = tuple(s.value for s in TaskStatus)
@@ -68,6 +69,14 @@ class JobExecution(NamedTuple):
     def __reduce__(self) -> tuple[Any, ...]:
         # Speed machinery (columns, the collector paused) lives in the private codec.
         return reduce_job(self)
+
+
+def with_round_counts(job: JobExecution, changed: Mapping[int, Mapping[str, int]]) -> FrozenDict:
+    """Return the job's ``round_counts`` with the rounds in ``changed`` given these counts.
+
+    O(rounds), in C: a job has few rounds, so the whole dict is copied.
+    """
+    return FrozenDict({**job.round_counts, **{r: FrozenDict(c) for r, c in changed.items()}})
 
 
 def new_job(job_id: str, description: str, created_at: float | None = None) -> JobExecution:
@@ -160,9 +169,7 @@ def add_tasks(job: JobExecution, tasks: Iterable[TaskRecord | Mapping[str, Any]]
     new = job._replace(
         tasks=job.tasks.appended(records),
         status_counts=FrozenDict(counts),
-        round_counts=FrozenDict(
-            {**job.round_counts, **{r: FrozenDict(c) for r, c in rounds.items()}}
-        ),
+        round_counts=with_round_counts(job, rounds),
     )
     if not is_job_complete(new):
         new = new._replace(completed_at=None)

@@ -13,7 +13,7 @@ from core.errors import StateError, UnknownTaskError, describe
 from core.frozen import FrozenDict
 from core.jobs._columns import UpdateColumns, to_update_columns, update_list
 from core.jobs._table import TaskTableEvolver
-from core.jobs.job import Counts, JobExecution
+from core.jobs.job import Counts, JobExecution, with_round_counts
 from core.jobs.status import ALLOWED_TRANSITIONS, TERMINAL_STATUSES, TaskStatus, check_transition
 from core.jobs.task_update import (
     OPTIONAL_UPDATE_KEYS,
@@ -307,6 +307,4 @@ def _moved_counts(
             per_round = rounds[round_no] = dict(job.round_counts[round_no])
         per_round[old] -= times
         per_round[new] += times
-    return FrozenDict(counts), FrozenDict(
-        {**job.round_counts, **{r: FrozenDict(c) for r, c in rounds.items()}}
-    )
+    return FrozenDict(counts), with_round_counts(job, rounds)
